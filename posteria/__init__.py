@@ -11,7 +11,8 @@ import jax as _jax
 
 _jax.config.update("jax_enable_x64", True)  # NUTS in float32 diverges where float64 does not
 
-from posteria import math, transforms  # noqa: E402
+from posteria import io, math, transforms  # noqa: E402
+from posteria.diagnostics import check  # noqa: E402
 from posteria.distributions import *  # noqa: E402,F401,F403
 from posteria.distributions import __all__ as _distribution_names  # noqa: E402
 from posteria.errors import ModelError, SamplingError, SamplingWarning  # noqa: E402
@@ -26,10 +27,12 @@ from posteria.model import (  # noqa: E402
     modelcontext,
     set_data,
 )
+from posteria.sampling import sample, sample_posterior_predictive, sample_prior_predictive  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
     *_distribution_names, "ConstantData", "Data", "Deterministic", "Model", "ModelError", "MutableData",
-    "Potential", "SamplingError", "SamplingWarning", "math", "modelcontext", "op", "set_data", "transforms",
+    "Potential", "SamplingError", "SamplingWarning", "check", "io", "math", "modelcontext", "op", "sample",
+    "sample_posterior_predictive", "sample_prior_predictive", "set_data", "transforms",
 ]

@@ -107,7 +107,7 @@ class Distribution:
                 f"{cls.__name__} needs a name as its first argument, e.g. pa.{cls.__name__}('x', ...); "
                 f"for an unnamed distribution use pa.{cls.__name__}.dist(...)"
             )
-        model = modelcontext(model, what=f"pa.{cls.__name__}({name!r})")
+        model = modelcontext(model, what=f"pa.{cls.__name__}({name!r}) (unnamed: pa.{cls.__name__}.dist(...))")
         if name in model.named_vars:
             raise ModelError(f"variable name {name!r} is already used in this model")
         if isinstance(dims, str):
@@ -116,12 +116,8 @@ class Distribution:
             shape = size
         if shape is None and dims is not None:
             shape = model.shape_from_dims(name, dims)
-        observed_node = None
-        if observed is not None:
-            observed_node = _observed_node(name, observed)
-            if shape is None:
-                shape = observed_node.shape
-        dist = cls._make_node(name, args, kwargs, shape)
+        observed_node = None if observed is None else _observed_node(name, observed)
+        dist = cls._make_node(name, args, kwargs, shape, observed_node)
         if observed_node is not None:
             _check_observed(name, dist, observed_node)
         transform = _choose_transform(transform, default_transform)
@@ -142,12 +138,24 @@ class Distribution:
         return cls._make_node(f"{cls.__name__}.dist", args, kwargs, shape if shape is not None else size)
 
     @classmethod
-    def _make_node(cls, name: str, args: tuple, kwargs: dict, shape: Any) -> DistributionNode:
+    def _make_node(cls, name: str, args: tuple, kwargs: dict, shape: Any, observed: Variable | None = None) -> DistributionNode:
         raw = cls.canonical_params(name, *args, **kwargs)
         params = jax.tree_util.tree_map(_param_node, raw, is_leaf=lambda x: isinstance(x, Node))
         cls._validate_constant_params(name, params)
         explicit = None if shape is None else _as_shape(shape)
-        shape_fn = lambda: cls._resolve_shape(name, params, explicit)  # noqa: E731 - recomputed after set_data
+
+        def shape_fn():  # called again after pa.set_data
+            if explicit is not None or observed is None:
+                return cls._resolve_shape(name, params, explicit)
+            natural = cls._resolve_shape(name, params, None)
+            try:
+                fits = tuple(jnp.broadcast_shapes(natural, observed.shape)) == tuple(observed.shape)
+            except ValueError:
+                fits = False
+            # the observed data set the shape; when pa.set_data changed the inputs only,
+            # predictions take the parameters' shape
+            return tuple(observed.shape) if fits else natural
+
         return DistributionNode(cls, params, shape_fn(), shape_fn)
 
     # -- parameters ------------------------------------------------------------

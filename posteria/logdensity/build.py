@@ -160,7 +160,11 @@ class LogDensity:
 
     def terms_at_point(self, point: dict[str, Any]) -> dict[str, float]:
         """Each variable's and potential's summed log density at ``point``."""
-        terms = self._terms(jnp.asarray(self.unconstrain(point)), self.data(), with_jacobian=False)[1]
+        return self.terms_at(self.unconstrain(point))
+
+    def terms_at(self, theta) -> dict[str, float]:
+        """Each variable's and potential's summed log density at ``theta``."""
+        terms = self._terms(jnp.asarray(theta, dtype=float), self.data(), with_jacobian=False)[1]
         return {name: float(value) for name, value in terms.items()}
 
     def pointwise_loglik_fn(self, theta: jax.Array, data: dict) -> dict[str, jax.Array]:

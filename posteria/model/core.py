@@ -83,10 +83,7 @@ class Model:
         if stack:
             return stack[-1]
         if error_if_none:
-            raise TypeError(
-                f"{what} must be created inside a `with pa.Model():` block "
-                "(or pass model=...; for an unnamed distribution use pa.Normal.dist(...))"
-            )
+            raise TypeError(f"{what} needs a model: use it inside a `with pa.Model():` block or pass model=...")
         return None
 
     # -- coordinates -------------------------------------------------------

@@ -1,0 +1,288 @@
+"""``pa.sample``: NUTS on a model, chains in parallel, checked before it is returned.
+
+This is the one place that joins a model (through its log density) with the
+kernel and the warmup. Each chain is one compiled program (warmup and
+sampling together); the program is compiled once and run from one thread
+per chain, so chains use the cores without any XLA flag, and none waits for
+another's trees (no lock-step ``vmap``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from posteria.adaptation import window_adaptation
+from posteria.adaptation.step_size import find_reasonable_step_size
+from posteria.diagnostics import check, enforce
+from posteria.errors import SamplingError
+from posteria.io import to_inference_data
+from posteria.logdensity import LogDensity, initial_point
+from posteria.mcmc import nuts
+from posteria.model.core import Model, modelcontext
+from posteria.sampling.forward import observed_values
+from posteria.sampling.progress import ChainProgress
+from posteria.sampling.seeds import resolve_seed
+
+_INIT_METHODS = {"auto": (1.0, False), "jitter+adapt_diag": (1.0, False), "adapt_diag": (0.0, False),
+                 "jitter+adapt_full": (1.0, True), "adapt_full": (0.0, True)}
+_MAX_INIT_TRIES = 20
+
+
+def sample(
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    cores: int | None = None,
+    target_accept: float = 0.8,
+    seed: Any = None,
+    max_treedepth: int = 10,
+    dense_mass: bool | None = None,
+    initvals: dict | Sequence[dict] | None = None,
+    progressbar: bool = True,
+    on_divergence: str = "raise",
+    model: Model | None = None,
+    var_names: Sequence[str] | None = None,
+    idata_kwargs: dict | None = None,
+    random_seed: Any = None,
+    init: str = "auto",
+    return_inferencedata: bool = True,
+    compute_convergence_checks: bool = True,
+    **kwargs: Any,
+) -> Any:
+    """Draw from the posterior with NUTS and check the result before returning it.
+
+    Parameters
+    ----------
+    draws, tune : int
+        Draws kept per chain, and warmup steps (step size by dual averaging,
+        mass matrix in Stan's doubling windows) before them.
+    chains, cores : int
+        Independent chains, and how many run at once (default: one per core).
+    target_accept : float
+        Mean acceptance probability the step size is tuned to; raise it
+        (0.9 - 0.99) when divergences appear.
+    seed : int, optional
+        The same seed gives identical draws (``random_seed`` is PyMC's name).
+    max_treedepth : int
+        Maximum NUTS tree depth (at most ``2**max_treedepth - 1`` gradient
+        evaluations per draw).
+    dense_mass : bool, optional
+        Adapt a dense mass matrix (default: diagonal; ``init="jitter+adapt_full"``
+        also asks for dense).
+    initvals : dict or list of dicts, optional
+        Starting values by variable name (constrained space), for all chains
+        or one dict per chain.
+    progressbar : bool
+        Live progress per chain (draws/s, divergences).
+    on_divergence : {"raise", "warn", "ignore"}
+        Divergences after warmup mean the draws may be biased: by default
+        ``pa.SamplingError`` is raised (its ``idata`` keeps the draws).
+    var_names : list of str, optional
+        Variables to keep in the posterior (default: free variables and deterministics).
+    idata_kwargs : dict, optional
+        ``{"log_likelihood": True}`` adds the pointwise log likelihood (for LOO).
+    return_inferencedata : bool
+        ``False`` returns a dict of arrays ``(chain, draw, *shape)`` instead.
+    compute_convergence_checks : bool
+        Check R-hat, ESS, divergences, tree depth and E-BFMI (see ``pa.check``).
+
+    Returns
+    -------
+    InferenceData
+        With ``posterior``, ``sample_stats``, ``observed_data`` (and
+        ``constant_data``, ``log_likelihood`` when present).
+
+    Raises
+    ------
+    SamplingError
+        When divergences occurred (``on_divergence="raise"``) or no valid
+        starting point could be found.
+
+    Examples
+    --------
+    >>> import numpy as np, posteria as pa
+    >>> with pa.Model():
+    ...     mu = pa.Normal("mu", 0.0, 10.0)
+    ...     pa.Normal("y", mu, 1.0, observed=np.array([0.5, 1.0, 1.5]))
+    ...     idata = pa.sample(500, tune=500, chains=2, seed=1, progressbar=False)
+    >>> round(float(idata.posterior["mu"].mean()), 1)
+    1.0
+    """
+    options = _pymc_options(kwargs)
+    target_accept = options.get("target_accept", target_accept)
+    model = modelcontext(model, what="pa.sample")
+    seed = resolve_seed(seed, random_seed)
+    if init not in _INIT_METHODS:
+        raise ValueError(f"init must be one of {sorted(_INIT_METHODS)}, got {init!r}")
+    jitter, init_dense = _INIT_METHODS[init]
+    dense_mass = init_dense if dense_mass is None else dense_mass
+    if not 0 < target_accept < 1:
+        raise ValueError(f"target_accept must lie in (0, 1), got {target_accept}")
+    if on_divergence not in ("raise", "warn", "ignore"):
+        raise ValueError(f"on_divergence must be 'raise', 'warn' or 'ignore', got {on_divergence!r}")
+    if draws < 1 or tune < 0 or chains < 1:
+        raise ValueError(f"need draws >= 1, tune >= 0 and chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
+
+    ld = model.compile_logp()
+    data = ld.data()
+    starts = np.stack([_start(model, ld, initvals, c, seed, jitter) for c in range(chains)])
+    keys = jax.random.split(jax.random.key(seed), chains)
+    progress = ChainProgress(chains, tune + draws, enabled=progressbar, num_tune=tune)
+    program = jax.jit(_chain_program(ld, tune, draws, target_accept, bool(dense_mass), max_treedepth, progress))
+
+    started = time.perf_counter()
+    compiled = program.lower(keys[0], jnp.asarray(starts[0]), jnp.int32(0), data).compile()
+    compiled_at = time.perf_counter()
+    workers = min(chains, cores or os.cpu_count() or 1)
+    with progress, ThreadPoolExecutor(max_workers=workers) as pool:
+        results = list(pool.map(
+            lambda c: jax.block_until_ready(compiled(keys[c], jnp.asarray(starts[c]), jnp.int32(c), data)),
+            range(chains),
+        ))
+    finished = time.perf_counter()
+
+    values, stats, positions = (jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *parts)
+                                for parts in zip(*results))
+    if var_names is not None:
+        values = {k: v for k, v in values.items() if k in var_names}
+    if not return_inferencedata:
+        return values
+    log_likelihood = None
+    if (idata_kwargs or {}).get("log_likelihood", False):
+        log_likelihood = _pointwise_loglik(ld, positions, data)
+    dims = {n: list(d) for n, d in model.named_vars_to_dims.items()}
+    idata = to_inference_data(
+        posterior=values,
+        sample_stats=stats,
+        log_likelihood=log_likelihood,
+        observed_data=observed_values(model),
+        constant_data={v.name: v.value for v in model.data_vars},
+        dims=dims,
+        coords=model.coords,
+        attrs={"compile_time": compiled_at - started, "sampling_time": finished - compiled_at,
+               "tuning_steps": tune, "seed": seed},
+    )
+    if compute_convergence_checks:
+        enforce(check(idata, max_treedepth=max_treedepth), idata, on_divergence)
+    return idata
+
+
+def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, dense_mass: bool,
+                   max_treedepth: int, progress: ChainProgress):
+    """``run(key, start, chain_index, data)``: warmup then sampling, one compiled program."""
+    kernel = nuts.build_kernel(max_tree_depth=max_treedepth)
+
+    def run(key, start, chain_index, data):
+        logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
+        report = progress.report_fn(chain_index)
+        warmup_key, sample_key = jax.random.split(key)
+        if tune > 0:
+            warmup = window_adaptation(logdensity_fn, tune, target_accept=target_accept, dense_mass=dense_mass,
+                                       max_tree_depth=max_treedepth, progress_fn=lambda i, info: report(i, 0))
+            result = warmup(warmup_key, start)
+            state, step_size, inverse_mass_matrix = result.state, result.step_size, result.inverse_mass_matrix
+        else:
+            state = nuts.init(start, logdensity_fn)
+            inverse_mass_matrix = jnp.eye(start.shape[0]) if dense_mass else jnp.ones(start.shape[0])
+            step_size = find_reasonable_step_size(warmup_key, state, logdensity_fn, inverse_mass_matrix, 1.0)
+
+        def one_draw(carry, xs):
+            state, num_divergent = carry
+            index, draw_key = xs
+            state, info = kernel(draw_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+            num_divergent = num_divergent + info.is_divergent
+            report(tune + index, num_divergent)
+            return (state, num_divergent), (state.position, state.logdensity, info)
+
+        xs = (jnp.arange(draws), jax.random.split(sample_key, draws))
+        _, (positions, logdensity, info) = jax.lax.scan(one_draw, (state, jnp.int32(0)), xs)
+        values = jax.vmap(lambda theta: ld.constrained_fn(theta, data))(positions)
+        stats = {
+            "logdensity": logdensity,
+            "is_divergent": info.is_divergent,
+            "tree_depth": info.tree_depth,
+            "num_integration_steps": info.num_integration_steps,
+            "acceptance_rate": info.acceptance_rate,
+            "energy": info.energy,
+            "max_energy_error": info.energy_error,
+            "reached_max_treedepth": info.tree_depth >= max_treedepth,
+            "step_size": jnp.full(draws, step_size),
+            "inverse_mass_matrix": inverse_mass_matrix,
+        }
+        return values, stats, positions
+
+    return run
+
+
+def _start(model: Model, ld: LogDensity, initvals, chain: int, seed: int, jitter: float) -> np.ndarray:
+    """A starting vector with finite log density and gradient, or a SamplingError naming the culprits."""
+    given = initvals[chain] if isinstance(initvals, (list, tuple)) else (initvals or {})
+    unknown = set(given) - {rv.name for rv in model.free_RVs}
+    if unknown:
+        raise ValueError(f"initvals name {sorted(unknown)}, which are not free variables of the model")
+    value_names = {s.name: s.value_name for s in ld.slots}
+    for attempt in range(_MAX_INIT_TRIES):
+        point = initial_point(model, seed=seed * 1000 + chain * _MAX_INIT_TRIES + attempt, jitter=jitter)
+        for name, value in given.items():
+            point.pop(value_names[name])
+            point[name] = value
+        theta = ld.unconstrain(point)
+        value, grad = ld.value_and_grad(theta)
+        if np.isfinite(value) and np.all(np.isfinite(grad)):
+            return theta
+        if jitter == 0:
+            break
+    raise SamplingError(_bad_start_message(ld, theta, chain))
+
+
+def _bad_start_message(ld: LogDensity, theta: np.ndarray, chain: int) -> str:
+    terms = ld.terms_at(theta)
+    grad = np.asarray(ld.value_and_grad(theta)[1])
+    values = ld.constrained_fn(jnp.asarray(theta), ld.data())
+    lines = [f"no valid starting point for chain {chain}: the log density or its gradient is not finite."]
+    for name, term in terms.items():
+        if not np.isfinite(term):
+            lines.append(f"  log density of {name} is {term}")
+    for slot in ld.slots:
+        if not np.all(np.isfinite(grad[slot.start: slot.start + slot.size])):
+            lines.append(f"  gradient for {slot.name} is not finite at {np.round(np.asarray(values[slot.name]), 4)}")
+    lines.append("Check priors and data (e.g. observed values outside the support), or pass initvals={...}.")
+    return "\n".join(lines)
+
+
+def _pointwise_loglik(ld: LogDensity, positions: np.ndarray, data: dict) -> dict[str, np.ndarray]:
+    chains, draws = positions.shape[:2]
+    fn = jax.jit(jax.vmap(lambda theta: ld.pointwise_loglik_fn(theta, data)))
+    flat = fn(jnp.asarray(positions.reshape(chains * draws, -1)))
+    return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
+
+
+def _pymc_options(kwargs: dict) -> dict:
+    """Accept PyMC arguments that have a meaning here; refuse the rest by name."""
+    options: dict = {}
+    for key, value in kwargs.items():
+        if key == "nuts" and isinstance(value, dict):
+            options.update(value)
+        elif key == "step" and value is None:
+            continue
+        elif key == "discard_tuned_samples" and value:
+            continue
+        elif key in ("nuts_sampler", "keep_warning_stat") and value in ("pymc", "posteria", False):
+            continue
+        else:
+            raise TypeError(
+                f"pa.sample() got an unexpected or unsupported argument {key}={value!r}; posteria samples with "
+                "its own NUTS (arguments: draws, tune, chains, cores, target_accept, seed/random_seed, "
+                "max_treedepth, dense_mass, initvals, progressbar, on_divergence, var_names, idata_kwargs)"
+            )
+    unknown = set(options) - {"target_accept"}
+    if unknown:
+        raise TypeError(f"pa.sample(nuts=...) got unsupported option(s) {sorted(unknown)}")
+    return options
