@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
@@ -27,7 +28,7 @@ from posteria.logdensity import LogDensity, initial_point
 from posteria.mcmc import nuts
 from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
-from posteria.sampling.progress import ChainProgress
+from posteria.sampling.progress import ChainProgress, report_fn
 from posteria.sampling.seeds import resolve_seed
 
 _INIT_METHODS = {"auto": (1.0, False), "jitter+adapt_diag": (1.0, False), "adapt_diag": (0.0, False),
@@ -135,10 +136,10 @@ def sample(
     starts = np.stack([_start(model, ld, initvals, c, seed, jitter) for c in range(chains)])
     keys = jax.random.split(jax.random.key(seed), chains)
     progress = ChainProgress(chains, tune + draws, enabled=progressbar, num_tune=tune)
-    program = jax.jit(_chain_program(ld, tune, draws, target_accept, bool(dense_mass), max_treedepth, progress))
 
     started = time.perf_counter()
-    compiled = program.lower(keys[0], jnp.asarray(starts[0]), jnp.int32(0), data).compile()
+    settings = (tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth), bool(progressbar))
+    compiled = _compiled_program(ld, settings, keys[0], jnp.asarray(starts[0]), data)
     compiled_at = time.perf_counter()
     workers = min(chains, cores or os.cpu_count() or 1)
     with progress, ThreadPoolExecutor(max_workers=workers) as pool:
@@ -174,14 +175,27 @@ def sample(
     return idata
 
 
+_programs: "weakref.WeakKeyDictionary[LogDensity, dict]" = weakref.WeakKeyDictionary()
+
+
+def _compiled_program(ld: LogDensity, settings: tuple, key, start, data):
+    """The compiled chain program for these settings and data shapes (cached per log density)."""
+    signature = (settings, start.shape, tuple((k, np.shape(v), np.asarray(v).dtype.str) for k, v in data.items()))
+    cache = _programs.setdefault(ld, {})
+    if signature not in cache:
+        program = jax.jit(_chain_program(ld, *settings))
+        cache[signature] = program.lower(key, start, jnp.int32(0), data).compile()
+    return cache[signature]
+
+
 def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, dense_mass: bool,
-                   max_treedepth: int, progress: ChainProgress):
+                   max_treedepth: int, progressbar: bool):
     """``run(key, start, chain_index, data)``: warmup then sampling, one compiled program."""
     kernel = nuts.build_kernel(max_tree_depth=max_treedepth)
 
     def run(key, start, chain_index, data):
         logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
-        report = progress.report_fn(chain_index)
+        report = report_fn(chain_index, tune + draws, progressbar)
         warmup_key, sample_key = jax.random.split(key)
         if tune > 0:
             warmup = window_adaptation(logdensity_fn, tune, target_accept=target_accept, dense_mass=dense_mass,
