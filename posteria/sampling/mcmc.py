@@ -19,8 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from posteria.adaptation import window_adaptation
-from posteria.adaptation.step_size import find_reasonable_step_size
+from posteria.adaptation import window_adaptation_steps
 from posteria.diagnostics import check, enforce
 from posteria.errors import SamplingError
 from posteria.io import to_inference_data
@@ -190,33 +189,42 @@ def _compiled_program(ld: LogDensity, settings: tuple, key, start, data):
 
 def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, dense_mass: bool,
                    max_treedepth: int, progressbar: bool):
-    """``run(key, start, chain_index, data)``: warmup then sampling, one compiled program."""
+    """``run(key, start, chain_index, data)``: warmup and sampling in ONE scan with one NUTS kernel.
+
+    The adaptation is updated only during the first ``tune`` steps; sharing the
+    kernel between warmup and sampling halves the compiled program.
+    """
     kernel = nuts.build_kernel(max_tree_depth=max_treedepth)
+    num_steps = tune + draws
 
     def run(key, start, chain_index, data):
         logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
-        report = report_fn(chain_index, tune + draws, progressbar)
-        warmup_key, sample_key = jax.random.split(key)
-        if tune > 0:
-            warmup = window_adaptation(logdensity_fn, tune, target_accept=target_accept, dense_mass=dense_mass,
-                                       max_tree_depth=max_treedepth, progress_fn=lambda i, info: report(i, 0))
-            result = warmup(warmup_key, start)
-            state, step_size, inverse_mass_matrix = result.state, result.step_size, result.inverse_mass_matrix
-        else:
-            state = nuts.init(start, logdensity_fn)
-            inverse_mass_matrix = jnp.eye(start.shape[0]) if dense_mass else jnp.ones(start.shape[0])
-            step_size = find_reasonable_step_size(warmup_key, state, logdensity_fn, inverse_mass_matrix, 1.0)
+        init, update, parameters = window_adaptation_steps(
+            logdensity_fn, max(tune, 1), target_accept=target_accept, dense_mass=dense_mass
+        )
+        report = report_fn(chain_index, num_steps, progressbar)
+        init_key, scan_key = jax.random.split(key)
+        state, adaptation = init(init_key, start)
 
-        def one_draw(carry, xs):
-            state, num_divergent = carry
-            index, draw_key = xs
-            state, info = kernel(draw_key, state, logdensity_fn, step_size, inverse_mass_matrix)
-            num_divergent = num_divergent + info.is_divergent
-            report(tune + index, num_divergent)
-            return (state, num_divergent), (state.position, state.logdensity, info)
+        def one_step(carry, xs):
+            state, adaptation, num_divergent = carry
+            index, step_key = xs
+            is_warmup = index < tune
+            kernel_key, adaptation_key = jax.random.split(step_key)
+            step_size, inverse_mass_matrix = parameters(adaptation, is_warmup)
+            state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+            adaptation = jax.lax.cond(
+                is_warmup,
+                lambda: update(jnp.minimum(index, tune - 1), adaptation_key, state, adaptation, info),
+                lambda: adaptation,
+            )
+            num_divergent = num_divergent + (info.is_divergent & ~is_warmup)
+            report(index, num_divergent)
+            return (state, adaptation, num_divergent), (state.position, state.logdensity, info, step_size)
 
-        xs = (jnp.arange(draws), jax.random.split(sample_key, draws))
-        _, (positions, logdensity, info) = jax.lax.scan(one_draw, (state, jnp.int32(0)), xs)
+        xs = (jnp.arange(num_steps), jax.random.split(scan_key, num_steps))
+        carry, outputs = jax.lax.scan(one_step, (state, adaptation, jnp.int32(0)), xs)
+        positions, logdensity, info, step_size = jax.tree_util.tree_map(lambda x: x[tune:], outputs)
         values = jax.vmap(lambda theta: ld.constrained_fn(theta, data))(positions)
         stats = {
             "logdensity": logdensity,
@@ -227,8 +235,8 @@ def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, 
             "energy": info.energy,
             "max_energy_error": info.energy_error,
             "reached_max_treedepth": info.tree_depth >= max_treedepth,
-            "step_size": jnp.full(draws, step_size),
-            "inverse_mass_matrix": inverse_mass_matrix,
+            "step_size": step_size,
+            "inverse_mass_matrix": carry[1].inverse_mass_matrix,
         }
         return values, stats, positions
 

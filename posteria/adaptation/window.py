@@ -1,0 +1,243 @@
+"""Stan's windowed warmup for NUTS, as one ``lax.scan``.
+
+Each warmup step makes one NUTS transition, updates the dual-averaging
+step size and, inside a slow window, adds the draw to the Welford
+(co)variance estimate. At the end of a slow window the estimate becomes the
+inverse mass matrix, the step size is re-initialised with
+:func:`find_reasonable_step_size`, and dual averaging restarts from it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+
+from posteria.adaptation.mass_matrix import WelfordState, mass_matrix_adaptation
+from posteria.adaptation.schedule import build_schedule
+from posteria.adaptation.step_size import (
+    DualAveragingState,
+    dual_averaging,
+    find_reasonable_step_size,
+)
+from posteria.mcmc import nuts
+
+__all__ = ["WarmupResult", "WindowAdaptationState", "window_adaptation", "window_adaptation_steps"]
+
+
+class WindowAdaptationState(NamedTuple):
+    """What the warmup carries from step to step besides the sampler state.
+
+    Attributes
+    ----------
+    dual_averaging
+        Step-size adaptation; ``exp(dual_averaging.log_step_size)`` is the
+        step size of the next transition.
+    welford
+        Draws of the current slow window.
+    inverse_mass_matrix
+        Metric of the next transition.
+    """
+
+    dual_averaging: DualAveragingState
+    welford: WelfordState
+    inverse_mass_matrix: Array
+
+
+class WarmupResult(NamedTuple):
+    """Outcome of the warmup.
+
+    Attributes
+    ----------
+    state
+        Sampler state after the last warmup step (an ``HMCState``).
+    step_size
+        Adapted step size: the dual-averaging average of the last stage.
+    inverse_mass_matrix
+        Adapted inverse mass matrix, 1-D (diagonal) or 2-D (dense).
+    info
+        ``NUTSInfo`` of every warmup step, stacked along a leading axis.
+    """
+
+    state: nuts.HMCState
+    step_size: Array
+    inverse_mass_matrix: Array
+    info: nuts.NUTSInfo
+
+
+def window_adaptation(
+    logdensity_fn: Callable[[Array], Array],
+    num_warmup: int,
+    *,
+    target_accept: float = 0.8,
+    dense_mass: bool = False,
+    max_tree_depth: int = 10,
+    initial_step_size: float = 1.0,
+    progress_fn: Callable[[Array, nuts.NUTSInfo], None] | None = None,
+) -> Callable[[Array, Array], WarmupResult]:
+    """Build Stan's warmup (step size and mass matrix) for NUTS.
+
+    The schedule (:func:`~posteria.adaptation.schedule.build_schedule`) is
+    fixed by ``num_warmup`` before tracing, so the returned ``run`` is pure
+    and makes one ``lax.scan`` over ``num_warmup`` steps: it can be jitted
+    alone or together with the sampling loop that follows. The metric starts
+    at the identity and the step size at ``find_reasonable_step_size`` from
+    ``initial_step_size``. A slow window of fewer than two draws keeps the
+    previous metric.
+
+    Parameters
+    ----------
+    logdensity_fn
+        Log density over a flat position vector.
+    num_warmup
+        Number of warmup steps (a Python int).
+    target_accept
+        Mean acceptance rate the step size is tuned to.
+    dense_mass
+        Adapt a dense inverse mass matrix instead of a diagonal one.
+    max_tree_depth
+        NUTS tree-depth limit during warmup.
+    initial_step_size
+        Where the first step-size search starts.
+    progress_fn
+        Optional ``progress_fn(step_index, info)`` called inside the scan
+        body with traced values once per step; use ``jax.debug.callback``
+        in it to reach the host (for a progress bar).
+
+    Returns
+    -------
+    run
+        ``run(rng_key, initial_position) -> WarmupResult``.
+
+    References
+    ----------
+    Stan Reference Manual, "HMC algorithm parameters: automatic parameter
+    tuning"; Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn Sampler.
+    JMLR 15.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> logdensity_fn = lambda x: -0.5 * jnp.sum((x / jnp.array([0.5, 3.0])) ** 2)
+    >>> run = jax.jit(window_adaptation(logdensity_fn, num_warmup=200))
+    >>> result = run(jax.random.key(0), jnp.zeros(2))
+    >>> result.info.acceptance_rate.shape
+    (200,)
+    >>> result.inverse_mass_matrix.shape
+    (2,)
+    """
+    kernel = nuts.build_kernel(max_tree_depth=max_tree_depth)
+    init, update, parameters = window_adaptation_steps(
+        logdensity_fn, num_warmup, target_accept=target_accept, dense_mass=dense_mass,
+        initial_step_size=initial_step_size,
+    )
+
+    def one_step(carry, xs):
+        state, adaptation = carry
+        step_index, rng_key = xs
+        kernel_key, adaptation_key = jax.random.split(rng_key)
+        step_size, inverse_mass_matrix = parameters(adaptation, is_warmup=True)
+        state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+        adaptation = update(step_index, adaptation_key, state, adaptation, info)
+        if progress_fn is not None:
+            progress_fn(step_index, info)
+        return (state, adaptation), info
+
+    def run(rng_key: Array, initial_position: Array) -> WarmupResult:
+        init_key, scan_key = jax.random.split(rng_key)
+        state, adaptation = init(init_key, initial_position)
+        xs = (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
+        (state, adaptation), info = jax.lax.scan(one_step, (state, adaptation), xs)
+        step_size, inverse_mass_matrix = parameters(adaptation, is_warmup=False)
+        return WarmupResult(state, step_size, inverse_mass_matrix, info)
+
+    return run
+
+
+def window_adaptation_steps(
+    logdensity_fn: Callable[[Array], Array],
+    num_warmup: int,
+    *,
+    target_accept: float = 0.8,
+    dense_mass: bool = False,
+    initial_step_size: float = 1.0,
+) -> tuple[Callable, Callable, Callable]:
+    """Stan's warmup as ``(init, update, parameters)``, for a loop that the caller owns.
+
+    :func:`window_adaptation` is this in its own ``lax.scan``; ``pa.sample``
+    runs warmup and sampling in ONE scan with one NUTS kernel (half the
+    compiled code), updating the adaptation only while ``step < num_warmup``.
+
+    Returns
+    -------
+    init
+        ``init(rng_key, position) -> (HMCState, WindowAdaptationState)``; finds the first step size.
+    update
+        ``update(step_index, rng_key, state, adaptation, info) -> WindowAdaptationState`` after the
+        transition of warmup step ``step_index`` (a traced int below ``num_warmup``).
+    parameters
+        ``parameters(adaptation, is_warmup) -> (step_size, inverse_mass_matrix)``: during warmup
+        the current dual-averaging iterate, afterwards its average (Stan's adapted step size).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> init, update, parameters = window_adaptation_steps(lambda x: -0.5 * jnp.sum(x**2), 100)
+    >>> state, adaptation = init(jax.random.key(0), jnp.zeros(3))
+    >>> parameters(adaptation, is_warmup=True)[1].shape
+    (3,)
+    """
+    schedule = build_schedule(num_warmup)
+    is_slow_window = jnp.asarray(schedule.is_slow_window)
+    is_window_end = jnp.asarray(schedule.is_window_end)
+    step_size_init, step_size_update, step_size_final = dual_averaging(target_accept)
+    mass_matrix_init, mass_matrix_update, mass_matrix_final = mass_matrix_adaptation(dense_mass)
+
+    def init(rng_key: Array, initial_position: Array) -> tuple[nuts.HMCState, WindowAdaptationState]:
+        initial_position = jnp.asarray(initial_position, dtype=float)
+        state = nuts.init(initial_position, logdensity_fn)
+        num_dimensions = initial_position.shape[0]
+        if dense_mass:
+            inverse_mass_matrix = jnp.eye(num_dimensions, dtype=initial_position.dtype)
+        else:
+            inverse_mass_matrix = jnp.ones(num_dimensions, dtype=initial_position.dtype)
+        step_size = find_reasonable_step_size(rng_key, state, logdensity_fn, initial_step_size, inverse_mass_matrix)
+        return state, WindowAdaptationState(
+            step_size_init(step_size), mass_matrix_init(initial_position), inverse_mass_matrix
+        )
+
+    def end_window(rng_key: Array, state: nuts.HMCState, adaptation: WindowAdaptationState) -> WindowAdaptationState:
+        welford = adaptation.welford
+        inverse_mass_matrix = jnp.where(
+            welford.num_samples > 1, mass_matrix_final(welford), adaptation.inverse_mass_matrix
+        )
+        step_size = find_reasonable_step_size(
+            rng_key, state, logdensity_fn, jnp.exp(adaptation.dual_averaging.log_step_size), inverse_mass_matrix
+        )
+        return WindowAdaptationState(step_size_init(step_size), mass_matrix_init(state.position), inverse_mass_matrix)
+
+    def update(step_index, rng_key, state, adaptation, info) -> WindowAdaptationState:
+        welford = jax.lax.cond(
+            is_slow_window[step_index],
+            mass_matrix_update,
+            lambda welford, _: welford,
+            adaptation.welford,
+            state.position,
+        )
+        adaptation = WindowAdaptationState(
+            step_size_update(adaptation.dual_averaging, info.acceptance_rate),
+            welford,
+            adaptation.inverse_mass_matrix,
+        )
+        return jax.lax.cond(
+            is_window_end[step_index], end_window, lambda _, __, adaptation: adaptation, rng_key, state, adaptation
+        )
+
+    def parameters(adaptation: WindowAdaptationState, is_warmup) -> tuple[Array, Array]:
+        current = jnp.exp(adaptation.dual_averaging.log_step_size)
+        step_size = jnp.where(is_warmup, current, step_size_final(adaptation.dual_averaging))
+        return step_size, adaptation.inverse_mass_matrix
+
+    return init, update, parameters
