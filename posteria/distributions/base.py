@@ -196,7 +196,12 @@ class Distribution:
                 raise ModelError(f"{key} of {name} must be finite, got {_show(value)}")
             ok = np.asarray(constraint.check(value))
             if not np.all(ok):
-                bad = value if value.ndim == 0 else value[~np.broadcast_to(ok, value.shape)]
+                if value.ndim == 0:
+                    bad = value
+                elif constraint.event_dim:
+                    bad = value[~ok]
+                else:
+                    bad = value[~np.broadcast_to(ok, value.shape)]
                 raise ModelError(f"{key} of {name} must be {_describe(constraint)}, got {_show(bad)}")
 
     # -- shapes --------------------------------------------------------------
