@@ -140,13 +140,20 @@ class Distribution:
     @classmethod
     def _make_node(cls, name: str, args: tuple, kwargs: dict, shape: Any, observed: Variable | None = None) -> DistributionNode:
         raw = cls.canonical_params(name, *args, **kwargs)
-        params = jax.tree_util.tree_map(_param_node, raw, is_leaf=lambda x: isinstance(x, Node))
+        params = jax.tree_util.tree_map(_param_node, raw, is_leaf=lambda x: isinstance(x, (Node, list, tuple)))
         cls._validate_constant_params(name, params)
         explicit = None if shape is None else _as_shape(shape)
 
-        def shape_fn():  # called again after pa.set_data
-            if explicit is not None or observed is None:
+        def shape_fn(after_data_change: bool = False):
+            if observed is None:
                 return cls._resolve_shape(name, params, explicit)
+            if explicit is not None:
+                try:
+                    return cls._resolve_shape(name, params, explicit)
+                except ModelError:
+                    # pa.set_data gave new inputs: PyMC's `shape=x.shape[0]` follows them
+                    if not after_data_change:
+                        raise
             natural = cls._resolve_shape(name, params, None)
             try:
                 fits = tuple(jnp.broadcast_shapes(natural, observed.shape)) == tuple(observed.shape)
@@ -351,9 +358,9 @@ def _check_observed(name: str, dist: DistributionNode, observed: Variable) -> No
         )
     if not depends_on(dist, RandomVariable):
         support = evaluate([dist], {})[0].support
-    elif dist.family.support_depends_on_params:
-        return  # bounds that are random variables: the log density is -inf outside them
     else:
+        # with random bounds, check the family's parameter-free support (a superset);
+        # the log density is -inf outside the actual bounds
         support = dist.family.support
     value = np.asarray(evaluate([observed], {})[0])
     ok = np.broadcast_to(np.asarray(support.check(value)), value.shape[: value.ndim - support.event_dim])

@@ -77,7 +77,7 @@ class _TimeSeries(Distribution):
         cls._validate_constant_params(name, params)
         explicit = None if shape is None else _as_shape(shape)
 
-        def shape_fn():  # called again after pa.set_data (observed data may change length)
+        def shape_fn(after_data_change: bool = False):  # called again after pa.set_data (observed data may change length)
             given = explicit if explicit is not None or steps is not None or observed is None else tuple(observed.shape)
             return cls._series_shape(name, params, steps, given)
 

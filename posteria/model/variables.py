@@ -43,7 +43,7 @@ class DistributionNode(Node):
 
     def refresh_shape(self) -> None:
         if self._shape_fn is not None:
-            self.shape = tuple(self._shape_fn())
+            self.shape = tuple(self._shape_fn(after_data_change=True))
 
     def __repr__(self) -> str:
         return f"<{self.family.__name__}.dist shape={self.shape}>"

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from posteria.errors import ModelError
-from posteria.io import extend, get_group, to_inference_data
+from posteria.io import extend, to_inference_data
 from posteria.logdensity import data_nodes
 from posteria.model.core import Model, modelcontext
 from posteria.model.graph import evaluate
@@ -164,19 +164,7 @@ def sample_posterior_predictive(
     if not extend_inferencedata or not hasattr(trace, "posterior"):
         return to_inference_data(posterior_predictive=values, dims=_dims(model, values), coords=model.coords)
     group = "predictions" if predictions else "posterior_predictive"
-    updated = extend(trace, group, values, dims=_dims(model, values), coords=model.coords)
-    _replace_group_in_place(trace, updated, group)
-    return trace
-
-
-def _replace_group_in_place(trace: Any, updated: Any, group: str) -> None:
-    """Put ``updated[group]`` into ``trace`` itself, as PyMC's ``extend_inferencedata`` does."""
-    if hasattr(trace, "extend"):  # ArviZ 0.x InferenceData
-        import arviz as az
-
-        trace.extend(az.InferenceData(**{group: get_group(updated, group)}), join="right")
-    else:  # ArviZ 1.x DataTree
-        trace[group] = updated[group]
+    return extend(trace, group, values, dims=_dims(model, values), coords=model.coords, in_place=True)
 
 
 def observed_values(model: Model) -> dict[str, np.ndarray]:

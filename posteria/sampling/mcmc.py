@@ -2,14 +2,13 @@
 
 This is the one place that joins a model (through its log density) with the
 kernel and the warmup. Each chain is one compiled program (warmup and
-sampling together); the program is compiled once and run from one thread
-per chain, so chains use the cores without any XLA flag, and none waits for
-another's trees (no lock-step ``vmap``).
+sampling together), compiled once and run per chain; no chain waits for
+another's trees (no lock-step ``vmap``). ``cores > 1`` runs chains from
+threads (XLA releases the GIL), which is opt-in: see ``sample``'s ``cores``.
 """
 
 from __future__ import annotations
 
-import os
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -64,7 +63,10 @@ def sample(
         Draws kept per chain, and warmup steps (step size by dual averaging,
         mass matrix in Stan's doubling windows) before them.
     chains, cores : int
-        Independent chains, and how many run at once (default: one per core).
+        Independent chains, and how many run at once in threads. The default
+        runs them one after another: with jaxlib 0.10.2, concurrent runs of a
+        NUTS program deadlocked inside XLA's CPU executor on a model with a
+        Cholesky factorisation (gp_pois_regr), so threads are opt-in.
     target_accept : float
         Mean acceptance probability the step size is tuned to; raise it
         (0.9 - 0.99) when divergences appear.
@@ -140,7 +142,7 @@ def sample(
     settings = (tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth), bool(progressbar))
     compiled = _compiled_program(ld, settings, keys[0], jnp.asarray(starts[0]), data)
     compiled_at = time.perf_counter()
-    workers = min(chains, cores or os.cpu_count() or 1)
+    workers = min(chains, cores or 1)
     with progress, ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(
             lambda c: jax.block_until_ready(compiled(keys[c], jnp.asarray(starts[c]), jnp.int32(c), data)),
@@ -158,6 +160,7 @@ def sample(
     if (idata_kwargs or {}).get("log_likelihood", False):
         log_likelihood = _pointwise_loglik(ld, positions, data)
     dims = {n: list(d) for n, d in model.named_vars_to_dims.items()}
+    dims["inverse_mass_matrix"] = ["chain", "unconstrained"] + (["unconstrained_bis"] if dense_mass else [])
     idata = to_inference_data(
         posterior=values,
         sample_stats=stats,
@@ -233,7 +236,7 @@ def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, 
             "num_integration_steps": info.num_integration_steps,
             "acceptance_rate": info.acceptance_rate,
             "energy": info.energy,
-            "max_energy_error": info.energy_error,
+            "energy_error": info.energy_error,
             "reached_max_treedepth": info.tree_depth >= max_treedepth,
             "step_size": step_size,
             "inverse_mass_matrix": carry[1].inverse_mass_matrix,

@@ -1,0 +1,23 @@
+"""MCMC kernels over a flat log density: integrators, metrics and NUTS.
+
+Nothing here knows about models: every kernel takes ``logdensity_fn(position)``
+over a flat 1-D array.
+"""
+
+from posteria.mcmc import integrators, metrics, nuts, trajectory
+from posteria.mcmc.integrators import IntegratorState, velocity_verlet
+from posteria.mcmc.metrics import Metric, gaussian_euclidean
+from posteria.mcmc.nuts import HMCState, NUTSInfo
+
+__all__ = [
+    "integrators",
+    "metrics",
+    "nuts",
+    "trajectory",
+    "IntegratorState",
+    "velocity_verlet",
+    "Metric",
+    "gaussian_euclidean",
+    "HMCState",
+    "NUTSInfo",
+]

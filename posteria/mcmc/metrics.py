@@ -1,0 +1,127 @@
+"""Euclidean metrics: momentum distribution, kinetic energy and U-turn criterion.
+
+A metric fixes the kinetic energy ``K(p) = p^T M^{-1} p / 2`` of Hamiltonian
+Monte Carlo, where ``M^{-1}`` is the inverse mass matrix (the adapted estimate
+of the posterior covariance). Everything a kernel needs from it is bundled in
+:class:`Metric`, so a kernel never branches on the metric's structure.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax.scipy.linalg import solve_triangular
+
+Array = jax.Array
+
+__all__ = ["Metric", "gaussian_euclidean"]
+
+
+class Metric(NamedTuple):
+    """The functions that a Euclidean metric gives to a kernel.
+
+    Attributes
+    ----------
+    sample_momentum_fn
+        ``(rng_key, position) -> momentum``: a draw from ``N(0, M)``, shaped
+        and typed like ``position``.
+    kinetic_energy_fn
+        ``momentum -> K(p) = p^T M^{-1} p / 2``.
+    is_turning_fn
+        ``(velocity_left, velocity_right, momentum_sum) -> bool``: the
+        generalized no-U-turn criterion, ``True`` unless both
+        ``velocity_left . momentum_sum > 0`` and
+        ``velocity_right . momentum_sum > 0``. The velocities are the sharp
+        momenta ``M^{-1} p`` at the two ends of a trajectory and
+        ``momentum_sum`` the sum of the momenta along it; leading axes
+        broadcast, so many trajectories can be checked at once.
+    velocity_fn
+        ``momentum -> M^{-1} p``, the sharp momentum (the derivative of the
+        kinetic energy).
+    """
+
+    sample_momentum_fn: Callable[[Array, Array], Array]
+    kinetic_energy_fn: Callable[[Array], Array]
+    is_turning_fn: Callable[[Array, Array, Array], Array]
+    velocity_fn: Callable[[Array], Array]
+
+
+def _is_turning(velocity_left: Array, velocity_right: Array, momentum_sum: Array) -> Array:
+    # Written as "not (a > 0 and b > 0)" so that a NaN counts as turning.
+    persists_left = jnp.sum(velocity_left * momentum_sum, axis=-1) > 0
+    persists_right = jnp.sum(velocity_right * momentum_sum, axis=-1) > 0
+    return ~(persists_left & persists_right)
+
+
+def gaussian_euclidean(inverse_mass_matrix: Array) -> Metric:
+    """Build the Gaussian Euclidean metric of an inverse mass matrix.
+
+    Parameters
+    ----------
+    inverse_mass_matrix
+        A 1-D array (the diagonal of ``M^{-1}``) or a 2-D symmetric positive
+        definite array (a dense ``M^{-1}``).
+
+    Returns
+    -------
+    Metric
+        Momentum sampler ``p ~ N(0, M)``, kinetic energy, sharp momentum and
+        U-turn criterion for this metric.
+
+    Raises
+    ------
+    ValueError
+        If ``inverse_mass_matrix`` is neither 1-D nor square 2-D.
+
+    References
+    ----------
+    Betancourt, M. (2017). A Conceptual Introduction to Hamiltonian Monte
+    Carlo, sections 4.2 and A.4.2. arXiv:1701.02434.
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> metric = gaussian_euclidean(jnp.array([1.0, 4.0]))
+    >>> float(metric.kinetic_energy_fn(jnp.array([1.0, 1.0])))
+    2.5
+    >>> metric.velocity_fn(jnp.array([1.0, 1.0])).tolist()
+    [1.0, 4.0]
+    >>> bool(metric.is_turning_fn(jnp.array([1.0, 0.0]), jnp.array([-1.0, 0.0]), jnp.array([1.0, 0.0])))
+    True
+    >>> metric.sample_momentum_fn(jax.random.key(0), jnp.zeros(2)).shape
+    (2,)
+    """
+    inverse_mass_matrix = jnp.asarray(inverse_mass_matrix)
+    ndim = inverse_mass_matrix.ndim
+    if ndim == 1:
+
+        def velocity_fn(momentum: Array) -> Array:
+            return inverse_mass_matrix * momentum
+
+        def sample_momentum_fn(rng_key: Array, position: Array) -> Array:
+            noise = jax.random.normal(rng_key, position.shape, position.dtype)
+            return noise / jnp.sqrt(inverse_mass_matrix).astype(position.dtype)
+
+    elif ndim == 2 and inverse_mass_matrix.shape[0] == inverse_mass_matrix.shape[1]:
+        # M^{-1} = L L^T, so p = L^{-T} z has covariance (L L^T)^{-1} = M.
+        cholesky = jnp.linalg.cholesky(inverse_mass_matrix)
+
+        def velocity_fn(momentum: Array) -> Array:
+            return inverse_mass_matrix @ momentum
+
+        def sample_momentum_fn(rng_key: Array, position: Array) -> Array:
+            noise = jax.random.normal(rng_key, position.shape, position.dtype)
+            return solve_triangular(cholesky.T, noise, lower=False).astype(position.dtype)
+
+    else:
+        raise ValueError(
+            "inverse_mass_matrix must be 1-D (diagonal) or square 2-D (dense), "
+            f"got shape {inverse_mass_matrix.shape}"
+        )
+
+    def kinetic_energy_fn(momentum: Array) -> Array:
+        return 0.5 * jnp.dot(momentum, velocity_fn(momentum))
+
+    return Metric(sample_momentum_fn, kinetic_energy_fn, _is_turning, velocity_fn)

@@ -1,0 +1,143 @@
+"""Exact tests of the leapfrog integrator and of the Gaussian Euclidean metric."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from posteria.mcmc.integrators import IntegratorState, velocity_verlet
+from posteria.mcmc.metrics import gaussian_euclidean
+
+jax.config.update("jax_enable_x64", True)
+
+COVARIANCE = np.array([[1.0, 0.6, 0.0], [0.6, 2.0, -0.5], [0.0, -0.5, 0.5]])
+PRECISION = np.linalg.inv(COVARIANCE)
+METRICS = {
+    "diagonal": np.array([1.5, 0.7, 0.4]),
+    "dense": np.array([[1.0, 0.3, 0.1], [0.3, 2.0, -0.4], [0.1, -0.4, 0.6]]),
+}
+
+
+def gaussian_logdensity(x):
+    return -0.5 * x @ PRECISION @ x
+
+
+def start_state(logdensity_fn, position, momentum):
+    position, momentum = jnp.asarray(position), jnp.asarray(momentum)
+    logdensity, logdensity_grad = jax.value_and_grad(logdensity_fn)(position)
+    return IntegratorState(position, momentum, logdensity, logdensity_grad)
+
+
+def integrate(step, state, step_size, num_steps):
+    def body(state, _):
+        state = step(state, step_size)
+        return state, state
+
+    return jax.lax.scan(body, state, None, length=num_steps)
+
+
+@pytest.mark.parametrize("metric_kind", sorted(METRICS))
+def test_leapfrog_is_reversible(metric_kind):
+    metric = gaussian_euclidean(METRICS[metric_kind])
+    step = velocity_verlet(gaussian_logdensity, metric.kinetic_energy_fn)
+    state = start_state(gaussian_logdensity, [0.3, -1.2, 0.8], [1.1, 0.4, -0.7])
+    run = jax.jit(lambda state, step_size: integrate(step, state, step_size, 50)[0])
+
+    end = run(state, 0.1)
+    flipped = end._replace(momentum=-end.momentum)
+    back = run(flipped, 0.1)
+    np.testing.assert_allclose(back.position, state.position, atol=1e-10)
+    np.testing.assert_allclose(-back.momentum, state.momentum, atol=1e-10)
+    np.testing.assert_allclose(back.logdensity, state.logdensity, atol=1e-10)
+
+    # A negative step size integrates backwards in time (what NUTS does).
+    back = run(end, -0.1)
+    np.testing.assert_allclose(back.position, state.position, atol=1e-10)
+    np.testing.assert_allclose(back.momentum, state.momentum, atol=1e-10)
+
+
+@pytest.mark.parametrize("metric_kind", sorted(METRICS))
+def test_leapfrog_energy_error_is_second_order(metric_kind):
+    metric = gaussian_euclidean(METRICS[metric_kind])
+    step = velocity_verlet(gaussian_logdensity, metric.kinetic_energy_fn)
+    state = start_state(gaussian_logdensity, [0.3, -1.2, 0.8], [1.1, 0.4, -0.7])
+
+    def energy(s):
+        return -s.logdensity + jax.vmap(metric.kinetic_energy_fn)(s.momentum)
+
+    initial_energy = -state.logdensity + metric.kinetic_energy_fn(state.momentum)
+
+    @jax.jit
+    def max_energy_error(step_size):
+        # The same time span (3.0) for every step size; one compilation.
+        _, path = integrate(step, state, step_size, 120)
+        in_span = jnp.arange(1, 121) * step_size <= 3.0 + 1e-9
+        return jnp.max(jnp.where(in_span, jnp.abs(energy(path) - initial_energy), 0.0))
+
+    errors = [float(max_energy_error(step_size)) for step_size in (0.1, 0.05, 0.025)]
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    # Halving the step size divides the energy error by 4 for a second-order integrator.
+    np.testing.assert_allclose(ratios, 4.0, rtol=0.1)
+    assert errors[0] < 0.05
+
+
+def test_leapfrog_matches_closed_form_harmonic_oscillator():
+    # For N(0, 1) from x = 0 the leapfrog momenta are exactly p0 cos(n theta),
+    # with cos(theta) = 1 - eps^2 / 2 (Leimkuhler and Reich 2004, ch. 2).
+    step_size, momentum = 0.7, 1.3
+    metric = gaussian_euclidean(jnp.ones(1))
+    step = velocity_verlet(lambda x: -0.5 * jnp.sum(x**2), metric.kinetic_energy_fn)
+    state = start_state(lambda x: -0.5 * jnp.sum(x**2), [0.0], [momentum])
+    _, path = integrate(step, state, step_size, 9)
+    theta = np.arccos(1 - step_size**2 / 2)
+    n = np.arange(1, 10)
+    np.testing.assert_allclose(path.momentum[:, 0], momentum * np.cos(n * theta), atol=1e-12)
+    np.testing.assert_allclose(
+        path.position[:, 0], momentum * step_size * np.sin(n * theta) / np.sin(theta), atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("metric_kind", sorted(METRICS))
+def test_metric_kinetic_energy_and_velocity(metric_kind):
+    inverse_mass_matrix = METRICS[metric_kind]
+    dense = np.diag(inverse_mass_matrix) if inverse_mass_matrix.ndim == 1 else inverse_mass_matrix
+    metric = gaussian_euclidean(inverse_mass_matrix)
+    momentum = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(metric.velocity_fn(momentum), dense @ momentum, rtol=1e-14)
+    np.testing.assert_allclose(metric.kinetic_energy_fn(momentum), 0.5 * momentum @ dense @ momentum, rtol=1e-14)
+    np.testing.assert_allclose(jax.grad(metric.kinetic_energy_fn)(momentum), dense @ momentum, rtol=1e-14)
+
+
+@pytest.mark.parametrize("metric_kind", sorted(METRICS))
+def test_metric_momentum_has_covariance_mass_matrix(metric_kind):
+    inverse_mass_matrix = METRICS[metric_kind]
+    dense = np.diag(inverse_mass_matrix) if inverse_mass_matrix.ndim == 1 else inverse_mass_matrix
+    mass_matrix = np.linalg.inv(dense)
+    metric = gaussian_euclidean(inverse_mass_matrix)
+    num_draws = 20_000
+    keys = jax.random.split(jax.random.key(3), num_draws)
+    draws = np.asarray(jax.vmap(metric.sample_momentum_fn, (0, None))(keys, jnp.zeros(3)))
+    assert draws.shape == (num_draws, 3) and draws.dtype == np.float64
+    covariance = draws.T @ draws / num_draws
+    # Standard error of a Gaussian second moment: sqrt((M_ii M_jj + M_ij^2) / n).
+    standard_error = np.sqrt((np.outer(np.diag(mass_matrix), np.diag(mass_matrix)) + mass_matrix**2) / num_draws)
+    assert np.all(np.abs(covariance - mass_matrix) < 4 * standard_error)
+    assert np.all(np.abs(draws.mean(axis=0)) < 4 * np.sqrt(np.diag(mass_matrix) / num_draws))
+
+
+def test_metric_is_turning_criterion():
+    metric = gaussian_euclidean(jnp.ones(2))
+    forward = jnp.array([1.0, 0.0])
+    assert not metric.is_turning_fn(forward, forward, forward)
+    assert metric.is_turning_fn(forward, -forward, forward)
+    assert metric.is_turning_fn(forward, forward, jnp.zeros(2))  # strict inequality, as in Stan
+    assert metric.is_turning_fn(forward, forward, jnp.array([jnp.nan, 0.0]))
+    # Leading axes broadcast: three checks at once.
+    velocities = jnp.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_array_equal(metric.is_turning_fn(velocities, forward, forward), [False, True, True])
+
+
+@pytest.mark.parametrize("shape", [(), (2, 3), (2, 2, 2)])
+def test_metric_rejects_bad_inverse_mass_matrix(shape):
+    with pytest.raises(ValueError, match="inverse_mass_matrix"):
+        gaussian_euclidean(jnp.ones(shape))
