@@ -12,7 +12,7 @@ Examples
 >>> import numpy as np, posteria as pa
 >>> with pa.Model() as model:
 ...     mu = pa.Normal("mu", 0.0, 1.0)
-...     pa.Normal("y", mu, 1.0, observed=np.array([0.5, 1.5]))
+...     y = pa.Normal("y", mu, 1.0, observed=np.array([0.5, 1.5]))
 >>> ld = model.compile_logp()
 >>> value, grad = ld.value_and_grad(np.array([1.0]))
 >>> round(float(value), 4), round(float(grad[0]), 4)

@@ -9,7 +9,7 @@ Examples
 >>> import numpy as np, posteria as pa
 >>> with pa.Model() as model:
 ...     mu = pa.Normal("mu", 0.0, 1.0)
-...     pa.Normal("y", mu, 1.0, observed=np.zeros(3))
+...     y = pa.Normal("y", mu, 1.0, observed=np.zeros(3))
 ...     prior = pa.sample_prior_predictive(100, random_seed=1)
 >>> prior.prior["mu"].shape, prior.prior_predictive["y"].shape
 ((1, 100), (1, 100, 3))
