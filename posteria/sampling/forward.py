@@ -141,7 +141,7 @@ def sample_posterior_predictive(
     >>> import numpy as np, posteria as pa
     >>> with pa.Model() as model:
     ...     mu = pa.Normal("mu", 0.0, 1.0)
-    ...     pa.Normal("y", mu, 1.0, observed=np.zeros(3))
+    ...     y = pa.Normal("y", mu, 1.0, observed=np.zeros(3))
     >>> trace = pa.io.to_inference_data(posterior={"mu": np.zeros((2, 50))})
     >>> with model:
     ...     trace = pa.sample_posterior_predictive(trace, random_seed=1)

@@ -112,7 +112,7 @@ def sample(
     >>> import numpy as np, posteria as pa
     >>> with pa.Model():
     ...     mu = pa.Normal("mu", 0.0, 10.0)
-    ...     pa.Normal("y", mu, 1.0, observed=np.array([0.5, 1.0, 1.5]))
+    ...     y = pa.Normal("y", mu, 1.0, observed=np.array([0.5, 1.0, 1.5]))
     ...     idata = pa.sample(500, tune=500, chains=2, seed=1, progressbar=False)
     >>> round(float(idata.posterior["mu"].mean()), 1)
     1.0
