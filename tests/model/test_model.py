@@ -214,3 +214,13 @@ def test_control_flow_on_variables_is_refused():
         with pytest.raises(TypeError, match="pa.math.where"):
             if a > 0:
                 pass
+
+
+def test_free_discrete_variable_is_refused_with_its_name():
+    with pa.Model() as model:
+        n = pa.Poisson("n", 3.0)
+        pa.Normal("y", n, 1.0, observed=np.array([2.0, 3.0]))
+    prior = pa.sample_prior_predictive(50, model=model, random_seed=1)  # forward sampling is fine
+    assert prior.prior["n"].shape == (1, 50)
+    with pytest.raises(ValueError, match=r"free discrete variable\(s\) n \(Poisson\)"):
+        model.compile_logp()
