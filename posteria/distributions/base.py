@@ -139,31 +139,44 @@ class Distribution:
 
     @classmethod
     def _make_node(cls, name: str, args: tuple, kwargs: dict, shape: Any, observed: Variable | None = None) -> DistributionNode:
+        kwargs = dict(kwargs)
+        options = cls.shape_options(name, kwargs)
         raw = cls.canonical_params(name, *args, **kwargs)
         params = jax.tree_util.tree_map(_param_node, raw, is_leaf=lambda x: isinstance(x, (Node, list, tuple)))
         cls._validate_constant_params(name, params)
         explicit = None if shape is None else _as_shape(shape)
 
-        def shape_fn(after_data_change: bool = False):
-            if observed is None:
-                return cls._resolve_shape(name, params, explicit)
-            if explicit is not None:
-                try:
-                    return cls._resolve_shape(name, params, explicit)
-                except ModelError:
-                    # pa.set_data gave new inputs: PyMC's `shape=x.shape[0]` follows them
-                    if not after_data_change:
-                        raise
-            natural = cls._resolve_shape(name, params, None)
-            try:
-                fits = tuple(jnp.broadcast_shapes(natural, observed.shape)) == tuple(observed.shape)
-            except ValueError:
-                fits = False
-            # the observed data set the shape; when pa.set_data changed the inputs only,
-            # predictions take the parameters' shape
-            return tuple(observed.shape) if fits else natural
+        def shape_fn(after_data_change: bool = False):  # called again after pa.set_data
+            return cls._node_shape(name, params, explicit, observed, after_data_change, **options)
 
         return DistributionNode(cls, params, shape_fn(), shape_fn)
+
+    @classmethod
+    def shape_options(cls, name: str, kwargs: dict) -> dict[str, Any]:
+        """Pop family-specific shape arguments from ``kwargs`` (a series' ``steps``); none by default."""
+        return {}
+
+    @classmethod
+    def _node_shape(cls, name: str, params: dict, explicit: tuple[int, ...] | None, observed: Variable | None,
+                    after_data_change: bool) -> tuple[int, ...]:
+        """The variable's shape: explicit, else the observed data's, else the parameters'."""
+        if observed is None:
+            return cls._resolve_shape(name, params, explicit)
+        if explicit is not None:
+            try:
+                return cls._resolve_shape(name, params, explicit)
+            except ModelError:
+                # pa.set_data gave new inputs: PyMC's `shape=x.shape[0]` follows them
+                if not after_data_change:
+                    raise
+        natural = cls._resolve_shape(name, params, None)
+        try:
+            fits = tuple(jnp.broadcast_shapes(natural, observed.shape)) == tuple(observed.shape)
+        except ValueError:
+            fits = False
+        # the observed data set the shape; when pa.set_data changed the inputs only,
+        # predictions take the parameters' shape
+        return tuple(observed.shape) if fits else natural
 
     # -- parameters ------------------------------------------------------------
     @classmethod
@@ -219,27 +232,12 @@ class Distribution:
 
     @classmethod
     def _resolve_shape(cls, name: str, params: dict[str, Any], explicit: tuple[int, ...] | None) -> tuple[int, ...]:
-        shapes = {k: v.shape for k, v in params.items() if isinstance(v, (Variable, DistributionNode))}
+        shapes = {k: _shape_of(v) for k, v in params.items() if _shape_of(v) is not None}
         try:
             natural = tuple(cls.shape_from_params(**shapes))
-        except ValueError:
-            raise ModelError(f"shape mismatch in {name}: parameter shapes {shapes} do not broadcast") from None
-        if explicit is None:
-            return natural
-        event = natural[len(natural) - cls.event_ndim:] if cls.event_ndim else ()
-        explicit_event = explicit[len(explicit) - cls.event_ndim:] if cls.event_ndim else ()
-        batch = natural[: len(natural) - cls.event_ndim]
-        explicit_batch = explicit[: len(explicit) - cls.event_ndim]
-        try:
-            fits = tuple(jnp.broadcast_shapes(batch, explicit_batch)) == explicit_batch and event == explicit_event
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ModelError(
-                f"shape mismatch in {name}: its parameters have shape {natural} "
-                f"({', '.join(f'{k} {s}' for k, s in shapes.items())}), which does not fit shape {explicit}"
-            )
-        return explicit
+        except ValueError as err:
+            raise ModelError(f"shape mismatch in {name}: parameter shapes {shapes} do not fit together ({err})") from None
+        return fit_explicit_shape(name, natural, explicit, cls.event_ndim, shapes)
 
     # -- the family's functions (override) -------------------------------------
     @classmethod
@@ -307,6 +305,32 @@ def draw(dist: DistributionNode, draws: int | None = None, random_seed: int | No
 
 
 # -- helpers -------------------------------------------------------------------
+def fit_explicit_shape(name: str, natural: tuple[int, ...], explicit: tuple[int, ...] | None, event_ndim: int,
+                       shapes: dict) -> tuple[int, ...]:
+    """``explicit`` if the parameters' shape fits it (same event axes, batch broadcasting), else ModelError."""
+    if explicit is None:
+        return natural
+    split, explicit_split = len(natural) - event_ndim, len(explicit) - event_ndim
+    try:
+        fits = (natural[split:] == explicit[explicit_split:]
+                and tuple(jnp.broadcast_shapes(natural[:split], explicit[:explicit_split])) == explicit[:explicit_split])
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ModelError(
+            f"shape mismatch in {name}: its parameters have shape {natural} "
+            f"({', '.join(f'{k} {s}' for k, s in shapes.items())}), which does not fit shape {explicit}"
+        )
+    return explicit
+
+
+def _shape_of(param: Any) -> Any:
+    """A parameter's shape; a list of distributions gives a list of shapes; None for static values."""
+    if isinstance(param, list):
+        return [p.shape for p in param]
+    return param.shape if isinstance(param, (Variable, DistributionNode)) else None
+
+
 def _param_node(value: Any) -> Any:
     if value is None or isinstance(value, Node):
         return value

@@ -47,7 +47,7 @@ import jax.scipy.special as jsp
 import numpy as np
 
 from posteria.distributions import constraints
-from posteria.distributions.base import BoundDistribution
+from posteria.distributions.base import BoundDistribution, fit_explicit_shape
 from posteria.distributions.discrete import _ArrayParams
 from posteria.errors import ModelError
 from posteria.model.core import Deterministic
@@ -123,18 +123,7 @@ class _FixedSize(_ArrayParams):
             raise ModelError(f"n of {name} must be a constant integer: it sets the size of the matrix")
         n = int(node.value)
         batch = cls._batch_shape(name, n, params)
-        if explicit is None:
-            return batch + (n, n)
-        try:
-            fits = explicit[-2:] == (n, n) and tuple(jnp.broadcast_shapes(batch, explicit[:-2])) == explicit[:-2]
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ModelError(
-                f"shape mismatch in {name}: its parameters give shape {batch + (n, n)}, "
-                f"which does not fit shape {explicit}"
-            )
-        return explicit
+        return fit_explicit_shape(name, batch + (n, n), explicit, 2, {"n": n})
 
     @classmethod
     def bind(cls, params, shape):

@@ -106,16 +106,6 @@ class Mixture(Distribution):
         return node
 
     @classmethod
-    def _resolve_shape(cls, name, params, explicit):
-        comps = params["comp_dists"]
-        shapes = {"w": params["w"].shape, "comp_dists": [c.shape for c in comps] if isinstance(comps, list) else comps.shape}
-        try:
-            natural = cls.shape_from_params(**shapes)
-        except ValueError as err:
-            raise ModelError(f"shape mismatch in {name}: {err}") from None
-        return _fit_shape(name, natural, explicit, shapes)
-
-    @classmethod
     def shape_from_params(cls, w: tuple[int, ...], comp_dists) -> tuple[int, ...]:
         """The mixture's shape from the shapes of ``w`` and the components.
 
@@ -361,16 +351,3 @@ def _check_supports(name: str, comp_dists: Any) -> None:
             union_support(supports)
         except ModelError as err:
             raise ModelError(f"comp_dists of {name}: {err}") from None
-
-
-def _fit_shape(name: str, natural: tuple[int, ...], explicit: tuple[int, ...] | None, shapes: dict) -> tuple[int, ...]:
-    """The explicit shape if the natural (parameter) shape broadcasts to it."""
-    if explicit is None:
-        return natural
-    try:
-        fits = tuple(jnp.broadcast_shapes(natural, explicit)) == explicit
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ModelError(f"shape mismatch in {name}: its parameters have shape {natural} ({shapes}), which does not fit shape {explicit}")
-    return explicit

@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from posteria.distributions import constraints
-from posteria.distributions.base import BoundDistribution, Distribution, _as_shape, _param_node, _unknown_keyword
+from posteria.distributions.base import BoundDistribution, Distribution, _param_node, _unknown_keyword, fit_explicit_shape
 from posteria.distributions.continuous import Normal
 from posteria.errors import ModelError
 from posteria.model.graph import Node, apply
@@ -70,18 +70,14 @@ class _TimeSeries(Distribution):
     event_ndim = 1
 
     @classmethod
-    def _make_node(cls, name, args, kwargs, shape, observed=None):
-        kwargs = dict(kwargs)
-        steps = _as_steps(name, kwargs.pop("steps", None))
-        params = cls.canonical_params(name, *args, **kwargs)
-        cls._validate_constant_params(name, params)
-        explicit = None if shape is None else _as_shape(shape)
+    def shape_options(cls, name, kwargs):
+        return {"steps": _as_steps(name, kwargs.pop("steps", None))}
 
-        def shape_fn(after_data_change: bool = False):  # called again after pa.set_data (observed data may change length)
-            given = explicit if explicit is not None or steps is not None or observed is None else tuple(observed.shape)
-            return cls._series_shape(name, params, steps, given)
-
-        return DistributionNode(cls, params, shape_fn(), shape_fn)
+    @classmethod
+    def _node_shape(cls, name, params, explicit, observed, after_data_change, steps):
+        # the observed series (pa.Data too) gives the length when neither shape nor steps do
+        given = explicit if explicit is not None or steps is not None or observed is None else tuple(observed.shape)
+        return cls._series_shape(name, params, steps, given)
 
     @classmethod
     def bind(cls, params, shape):
@@ -103,13 +99,7 @@ class _TimeSeries(Distribution):
         if length <= offset:
             raise ModelError(f"{cls.__name__} {name} needs at least one step: its last axis has {length} values, {offset} of them initial")
         batch = cls.batch_shape(name, params, length)
-        try:
-            fits = tuple(jnp.broadcast_shapes(batch, explicit[:-1])) == explicit[:-1]
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ModelError(f"shape mismatch in {name}: its parameters imply series of batch shape {batch}, which does not fit shape {explicit}")
-        return explicit
+        return fit_explicit_shape(name, (*batch, length), explicit, 1, {"series batch": batch})
 
 
 class RandomWalk(_TimeSeries):

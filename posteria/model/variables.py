@@ -32,7 +32,7 @@ class DistributionNode(Node):
         self.family = family
         self.params = params
         self.shape = tuple(shape)
-        self._shape_fn = shape_fn  # recomputes the shape after data change; None keeps it fixed
+        self._shape_fn = shape_fn  # recomputes the shape after data change
 
     def param_values(self, input_values) -> dict[str, Any]:
         """The parameter dict rebuilt from the inputs' values."""
@@ -42,8 +42,7 @@ class DistributionNode(Node):
         return self.family.bind(self.param_values(input_values), self.shape)
 
     def refresh_shape(self) -> None:
-        if self._shape_fn is not None:
-            self.shape = tuple(self._shape_fn(after_data_change=True))
+        self.shape = tuple(self._shape_fn(after_data_change=True))
 
     def __repr__(self) -> str:
         return f"<{self.family.__name__}.dist shape={self.shape}>"
