@@ -84,7 +84,8 @@ class Distribution:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.is_discrete = bool(getattr(cls.support, "is_discrete", False)) or cls.__dict__.get("is_discrete", cls.is_discrete)
+        if cls.support.is_discrete:  # a discrete support makes the family discrete
+            cls.is_discrete = True
 
     # -- user-facing constructors -----------------------------------------
     def __new__(

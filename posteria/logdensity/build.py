@@ -21,7 +21,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,33 +29,7 @@ import numpy as np
 
 from posteria.errors import ModelError
 from posteria.logdensity.flatten import Slot, layout, ravel, unravel
-from posteria.logdensity.transforms import resolve_transform
-from posteria.model.graph import Constant, Node, ancestors, evaluate
-from posteria.model.variables import DataVariable, RandomVariable
-
-
-def data_nodes(model) -> dict[str, Node]:
-    """The nodes whose values are passed as data: ``pa.Data``, observed values, array constants."""
-    nodes: dict[str, Node] = {}
-    for node in ancestors(model.outputs()):
-        if isinstance(node, DataVariable):
-            nodes[node.name] = node
-        elif isinstance(node, Constant) and node.value.ndim > 0:
-            nodes[f"_constant_{node.order}"] = node
-    return nodes
-
-
-def evaluate_model(model, outputs, data: dict, free_value_fn: Callable, data_map: dict[str, Node]) -> dict:
-    """Evaluate ``outputs``; a free variable's value is ``free_value_fn(rv, bound_distribution)``."""
-    env = {node: data[key] for key, node in data_map.items()}
-
-    def leaf(node, values):
-        if isinstance(node, RandomVariable) and not node.is_observed:
-            return free_value_fn(node, values[0])
-        return None
-
-    evaluate(outputs, env, leaf)
-    return env
+from posteria.logdensity.walk import data_nodes, evaluate_model, resolve_transform
 
 
 class LogDensity:

@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from posteria.logdensity.transforms import resolve_transform
+from posteria.logdensity.walk import evaluate_model, resolve_transform
 from posteria.model.variables import RandomVariable
 
 
@@ -39,8 +39,6 @@ class Slot(NamedTuple):
 
 def layout(model, data: dict, data_map: dict) -> list[Slot]:
     """The slots of the model's free variables, found by tracing the graph once abstractly."""
-    from posteria.logdensity.build import evaluate_model
-
     found: list[tuple[RandomVariable, Any]] = []
 
     def free_value(rv, bound):

@@ -6,8 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from posteria.logdensity.build import evaluate_model
-from posteria.logdensity.transforms import resolve_transform
+from posteria.logdensity.walk import evaluate_model, resolve_transform
 
 
 def initial_point(model, seed: int | None = None, jitter: float = 0.0) -> dict[str, np.ndarray]:

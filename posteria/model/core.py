@@ -52,10 +52,7 @@ class Model:
         A label for messages.
     """
 
-    def __init__(self, coords: dict[str, Iterable] | None = None, name: str = "", **kwargs: Any):
-        unknown = set(kwargs) - {"check_bounds", "model"}
-        if unknown:
-            raise TypeError(f"Model() got unexpected keyword argument(s): {sorted(unknown)}")
+    def __init__(self, coords: dict[str, Iterable] | None = None, name: str = ""):
         self.name = name
         self.coords: dict[str, tuple] = {}
         self.named_vars: dict[str, Node] = {}

@@ -62,10 +62,12 @@ def _run_forward(model, outputs, fixed: dict[str, np.ndarray], num_samples: int,
     data_map = data_nodes(model)
     data = {k: node.value for k, node in data_map.items()}
     names = list(fixed)
-    fn = _forward_fn(model, outputs, names, data_map)
+    cache_key = ("forward", tuple(o.name for o in outputs), tuple(names))  # the model clears it when it changes
+    if cache_key not in model._compiled:
+        fn = _forward_fn(model, outputs, names, data_map)
+        model._compiled[cache_key] = jax.jit(jax.vmap(fn, in_axes=(0, 0, None)))
     keys = jax.random.split(jax.random.key(seed), num_samples)
-    batched = jax.jit(jax.vmap(fn, in_axes=(0, 0, None)))
-    values = batched(keys, [jnp.asarray(fixed[n]) for n in names], data)
+    values = model._compiled[cache_key](keys, [jnp.asarray(fixed[n]) for n in names], data)
     return {node.name: np.asarray(v) for node, v in zip(outputs, values)}
 
 

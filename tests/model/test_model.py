@@ -101,7 +101,7 @@ def test_op_lifts_jax_functions():
         return jax.lax.scan(lambda prev, e: (rho * prev + e, rho * prev + e), 0.0, innovations)[1]
 
     with pa.Model() as model:
-        rho = pa.Uniform("rho", -1, 1) if hasattr(pa, "Uniform") else pa.Normal("rho", 0, 0.5)
+        rho = pa.Uniform("rho", -1, 1)
         eps = pa.Normal("eps", 0, 1, shape=5)
         path = pa.Deterministic("path", ar1_path(eps, rho))
     values = model.compile_logp().constrained_fn(np.concatenate([[0.0], np.ones(5)]), {})
@@ -125,7 +125,7 @@ def test_dims_and_coords():
 def test_hierarchical_parameters_are_expressions():
     with pa.Model() as model:
         mu = pa.Normal("mu", 0, 5)
-        tau = pa.HalfCauchy("tau", 5) if hasattr(pa, "HalfCauchy") else pa.HalfNormal("tau", 5)
+        tau = pa.HalfCauchy("tau", 5)
         theta = pa.Normal("theta", mu=mu, sigma=tau, shape=8)
     point = model.initial_point()
     assert set(point) == {"mu", "tau_log__", "theta"}

@@ -54,6 +54,11 @@ def test_posterior_predictive_in_place_and_after_set_data():
     assert idata.log_likelihood["y_obs"].shape == (2, 300, 1000)
     assert idata.constant_data["x"].shape == (1000, 10)
 
+    with model:
+        pa.sample_posterior_predictive(idata, random_seed=5)
+    (forward,) = [fn for key, fn in model._compiled.items() if key[0] == "forward"]
+    assert forward._cache_size() == 1  # the second call reused the compiled sampler
+
     new_x = np.zeros((5, 10))
     pa.set_data({"x": new_x}, model=model)
     with model:

@@ -4,7 +4,7 @@ For every parameter: the posterior mean within 4 combined Monte Carlo
 standard errors of the reference mean (ours from ArviZ's mcse, the
 reference's sd / sqrt(10,000)), or 1% of the reference sd when that is
 larger; the posterior sd within 10% of the reference; zero divergences
-(pa.sample raises on any).
+(pa.sample raises pa.SamplingError on any, which fails the test).
 """
 
 import arviz as az
@@ -43,5 +43,3 @@ def test_matches_reference(posterior_name):
         if abs(sd / ref["sd"] - 1) > 0.10:
             failures.append(f"{name}: sd {sd:.4g} vs reference {ref['sd']:.4g} (more than 10% off)")
     assert not failures, "\n".join(failures)
-    report = pa.check(idata)
-    assert report.num_divergent == 0
