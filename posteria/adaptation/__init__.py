@@ -19,7 +19,12 @@ from posteria.adaptation.step_size import (
 )
 from posteria.adaptation.window import WarmupResult, WindowAdaptationState, window_adaptation, window_adaptation_steps
 
+ADAPTATIONS = {"stan": window_adaptation_steps}
+"""Warmup methods by name, each ``steps(logdensity_fn, num_warmup, *, target_accept, dense_mass)``
+returning ``(init, update, parameters)`` (see :func:`window_adaptation_steps`); ``pa.sample(adaptation=...)``."""
+
 __all__ = [
+    "ADAPTATIONS",
     "DualAveragingState",
     "WarmupResult",
     "WarmupSchedule",

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import jax
+import numpy as np
+
 from posteria.model.graph import Constant, Node, ancestors, evaluate
 from posteria.model.variables import DEFAULT_TRANSFORM, DataVariable, RandomVariable
 from posteria.transforms import transform_for
@@ -27,12 +30,19 @@ def data_nodes(model) -> dict[str, Node]:
 
 
 def evaluate_model(model, outputs, data: dict, free_value_fn: Callable, data_map: dict[str, Node]) -> dict:
-    """Evaluate ``outputs``; a free variable's value is ``free_value_fn(rv, bound_distribution)``."""
+    """Evaluate ``outputs``; a free variable's value is ``free_value_fn(rv, bound_distribution)``.
+
+    Traced with x64 disabled (``pa.sample(dtype="float32")``), float constants enter as float32.
+    """
     env = {node: data[key] for key, node in data_map.items()}
+
+    single_precision = not jax.config.jax_enable_x64
 
     def leaf(node, values):
         if isinstance(node, RandomVariable) and not node.is_observed:
             return free_value_fn(node, values[0])
+        if single_precision and isinstance(node, Constant) and node.value.dtype == np.float64:
+            return node.value.astype(np.float32)  # a fresh array: float64 ones may be cached by JAX as float64
         return None
 
     evaluate(outputs, env, leaf)

@@ -2,9 +2,10 @@
 
 This is the one place that joins a model (through its log density) with the
 kernel and the warmup. Each chain is one compiled program (warmup and
-sampling together), compiled once and run per chain; no chain waits for
-another's trees (no lock-step ``vmap``). ``cores > 1`` runs chains from
-threads (XLA releases the GIL), which is opt-in: see ``sample``'s ``cores``.
+sampling together), compiled once and called per chain from a pool of
+threads, one per core (see :mod:`posteria.sampling.parallel`); no chain
+waits for another's trees (no lock-step ``vmap``). The named constrained
+values are computed afterwards, for all chains in one call.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from posteria.adaptation import window_adaptation_steps
+from posteria.adaptation import ADAPTATIONS
 from posteria.diagnostics import check, enforce
 from posteria.errors import SamplingError
 from posteria.io import to_inference_data
@@ -26,6 +27,7 @@ from posteria.logdensity import LogDensity, initial_point
 from posteria.mcmc import nuts
 from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
+from posteria.sampling.parallel import concurrent_chains
 from posteria.sampling.progress import ChainProgress, report_fn
 from posteria.sampling.seeds import resolve_seed
 
@@ -53,6 +55,8 @@ def sample(
     init: str = "auto",
     return_inferencedata: bool = True,
     compute_convergence_checks: bool = True,
+    dtype: str = "float64",
+    adaptation: str = "stan",
     **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with NUTS and check the result before returning it.
@@ -63,10 +67,9 @@ def sample(
         Draws kept per chain, and warmup steps (step size by dual averaging,
         mass matrix in Stan's doubling windows) before them.
     chains, cores : int
-        Independent chains, and how many run at once in threads. The default
-        runs them one after another: with jaxlib 0.10.2, concurrent runs of a
-        NUTS program deadlocked inside XLA's CPU executor on a model with a
-        Cholesky factorisation (gp_pois_regr), so threads are opt-in.
+        Independent chains, and how many run at once (default: one per
+        available core). A model with batched linear algebra runs at most
+        ``cores - 1`` at once (see :mod:`posteria.sampling.parallel`).
     target_accept : float
         Mean acceptance probability the step size is tuned to; raise it
         (0.9 - 0.99) when divergences appear.
@@ -94,6 +97,12 @@ def sample(
         ``False`` returns a dict of arrays ``(chain, draw, *shape)`` instead.
     compute_convergence_checks : bool
         Check R-hat, ESS, divergences, tree depth and E-BFMI (see ``pa.check``).
+    adaptation : str
+        Warmup method: ``"stan"`` (Stan's windows: step size by dual
+        averaging, mass matrix from the draws' variances).
+    dtype : {"float64", "float32"}
+        Precision of the whole sampler. float32 is faster on some hardware but
+        makes NUTS diverge where float64 does not; check the result.
 
     Returns
     -------
@@ -113,7 +122,7 @@ def sample(
     >>> with pa.Model():
     ...     mu = pa.Normal("mu", 0.0, 10.0)
     ...     y = pa.Normal("y", mu, 1.0, observed=np.array([0.5, 1.0, 1.5]))
-    ...     idata = pa.sample(500, tune=500, chains=2, seed=1, progressbar=False)
+    ...     idata = pa.sample(seed=1, progressbar=False)
     >>> round(float(idata.posterior["mu"].mean()), 1)
     1.0
     """
@@ -129,36 +138,43 @@ def sample(
         raise ValueError(f"target_accept must lie in (0, 1), got {target_accept}")
     if on_divergence not in ("raise", "warn", "ignore"):
         raise ValueError(f"on_divergence must be 'raise', 'warn' or 'ignore', got {on_divergence!r}")
+    if adaptation not in ADAPTATIONS:
+        raise ValueError(f"adaptation must be one of {sorted(ADAPTATIONS)}, got {adaptation!r}")
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     if draws < 1 or tune < 0 or chains < 1:
         raise ValueError(f"need draws >= 1, tune >= 0 and chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
 
     ld = model.compile_logp()
-    data = ld.data()
     starts = np.stack([_start(model, ld, initvals, c, seed, jitter) for c in range(chains)])
-    keys = jax.random.split(jax.random.key(seed), chains)
     progress = ChainProgress(chains, tune + draws, enabled=progressbar, num_tune=tune)
+    settings = (tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth), bool(progressbar), adaptation)
 
     started = time.perf_counter()
-    settings = (tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth), bool(progressbar))
-    compiled = _compiled_program(ld, settings, keys[0], jnp.asarray(starts[0]), data)
-    compiled_at = time.perf_counter()
-    workers = min(chains, cores or 1)
-    with progress, ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(
-            lambda c: jax.block_until_ready(compiled(keys[c], jnp.asarray(starts[c]), jnp.int32(c), data)),
-            range(chains),
-        ))
-    finished = time.perf_counter()
+    with jax.enable_x64(dtype == "float64"):  # every array below takes the sampler's precision
+        data = {k: jnp.asarray(v) for k, v in ld.data().items()}
+        keys = jax.random.split(jax.random.key(seed), chains)
+        starts = jnp.asarray(starts)
+        compiled, jaxpr = _compiled_program(ld, settings + (dtype,), keys[0], starts[0], data)
+        compiled_at = time.perf_counter()
+        workers = concurrent_chains(chains, cores, jaxpr)
+        with progress, ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(
+                lambda c: jax.block_until_ready(compiled(keys[c], starts[c], jnp.int32(c), data)),
+                range(chains),
+            ))
+        finished = time.perf_counter()
+        stats, positions = (jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *parts)
+                            for parts in zip(*results))
+        values = _per_draw(ld, "constrained_fn", positions, data)
+        log_likelihood = None
+        if (idata_kwargs or {}).get("log_likelihood", False):
+            log_likelihood = _per_draw(ld, "pointwise_loglik_fn", positions, data)
 
-    values, stats, positions = (jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *parts)
-                                for parts in zip(*results))
     if var_names is not None:
         values = {k: v for k, v in values.items() if k in var_names}
     if not return_inferencedata:
         return values
-    log_likelihood = None
-    if (idata_kwargs or {}).get("log_likelihood", False):
-        log_likelihood = _pointwise_loglik(ld, positions, data)
     dims = {n: list(d) for n, d in model.named_vars_to_dims.items()}
     dims["inverse_mass_matrix"] = ["chain", "unconstrained"] + (["unconstrained_bis"] if dense_mass else [])
     idata = to_inference_data(
@@ -170,7 +186,7 @@ def sample(
         dims=dims,
         coords=model.coords,
         attrs={"compile_time": compiled_at - started, "sampling_time": finished - compiled_at,
-               "tuning_steps": tune, "seed": seed},
+               "tuning_steps": tune, "seed": seed, "concurrent_chains": workers},
     )
     if compute_convergence_checks:
         enforce(check(idata, max_treedepth=max_treedepth), idata, on_divergence)
@@ -181,17 +197,27 @@ _programs: "weakref.WeakKeyDictionary[LogDensity, dict]" = weakref.WeakKeyDictio
 
 
 def _compiled_program(ld: LogDensity, settings: tuple, key, start, data):
-    """The compiled chain program for these settings and data shapes (cached per log density)."""
+    """The compiled chain program for these settings and data shapes, and its jaxpr (cached per log density)."""
     signature = (settings, start.shape, tuple((k, np.shape(v), np.asarray(v).dtype.str) for k, v in data.items()))
     cache = _programs.setdefault(ld, {})
     if signature not in cache:
-        program = jax.jit(_chain_program(ld, *settings))
-        cache[signature] = program.lower(key, start, jnp.int32(0), data).compile()
+        traced = jax.jit(_chain_program(ld, *settings[:-1])).trace(key, start, jnp.int32(0), data)
+        cache[signature] = traced.lower().compile(), traced.jaxpr
     return cache[signature]
 
 
+def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict) -> dict[str, np.ndarray]:
+    """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (compiled once per log density)."""
+    cache = _programs.setdefault(ld, {})
+    if fn_name not in cache:
+        cache[fn_name] = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None)))
+    chains, draws = positions.shape[:2]
+    flat = cache[fn_name](jnp.asarray(positions.reshape(chains * draws, -1)), data)
+    return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
+
+
 def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, dense_mass: bool,
-                   max_treedepth: int, progressbar: bool):
+                   max_treedepth: int, progressbar: bool, adaptation_method: str):
     """``run(key, start, chain_index, data)``: warmup and sampling in ONE scan with one NUTS kernel.
 
     The adaptation is updated only during the first ``tune`` steps; sharing the
@@ -202,7 +228,7 @@ def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, 
 
     def run(key, start, chain_index, data):
         logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
-        init, update, parameters = window_adaptation_steps(
+        init, update, parameters = ADAPTATIONS[adaptation_method](
             logdensity_fn, max(tune, 1), target_accept=target_accept, dense_mass=dense_mass
         )
         report = report_fn(chain_index, num_steps, progressbar)
@@ -228,7 +254,6 @@ def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, 
         xs = (jnp.arange(num_steps), jax.random.split(scan_key, num_steps))
         carry, outputs = jax.lax.scan(one_step, (state, adaptation, jnp.int32(0)), xs)
         positions, logdensity, info, step_size = jax.tree_util.tree_map(lambda x: x[tune:], outputs)
-        values = jax.vmap(lambda theta: ld.constrained_fn(theta, data))(positions)
         stats = {
             "logdensity": logdensity,
             "is_divergent": info.is_divergent,
@@ -241,7 +266,7 @@ def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, 
             "step_size": step_size,
             "inverse_mass_matrix": carry[1].inverse_mass_matrix,
         }
-        return values, stats, positions
+        return stats, positions
 
     return run
 
@@ -280,13 +305,6 @@ def _bad_start_message(ld: LogDensity, theta: np.ndarray, chain: int) -> str:
             lines.append(f"  gradient for {slot.name} is not finite at {np.round(np.asarray(values[slot.name]), 4)}")
     lines.append("Check priors and data (e.g. observed values outside the support), or pass initvals={...}.")
     return "\n".join(lines)
-
-
-def _pointwise_loglik(ld: LogDensity, positions: np.ndarray, data: dict) -> dict[str, np.ndarray]:
-    chains, draws = positions.shape[:2]
-    fn = jax.jit(jax.vmap(lambda theta: ld.pointwise_loglik_fn(theta, data)))
-    flat = fn(jnp.asarray(positions.reshape(chains * draws, -1)))
-    return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
 
 
 def _pymc_options(kwargs: dict) -> dict:
