@@ -1,15 +1,17 @@
 """``pa.sample``: NUTS on a model, chains in parallel, checked before it is returned.
 
 This is the one place that joins a model (through its log density) with the
-kernel and the warmup. Each chain is one compiled program (warmup and
-sampling together), compiled once and called per chain from a pool of
-threads, one per core (see :mod:`posteria.sampling.parallel`); no chain
-waits for another's trees (no lock-step ``vmap``). The named constrained
-values are computed afterwards, for all chains in one call.
+sampler. Every chain runs the same compiled program (warmup and sampling
+together, see :mod:`posteria.sampling.chain`) from a pool of threads, one
+per core (see :mod:`posteria.sampling.parallel`); no chain waits for
+another's trees (no lock-step ``vmap``). The named constrained values are
+computed afterwards, for all chains in one call.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -24,11 +26,11 @@ from posteria.diagnostics import check, enforce
 from posteria.errors import SamplingError
 from posteria.io import to_inference_data
 from posteria.logdensity import LogDensity, initial_point
-from posteria.mcmc import nuts
 from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
 from posteria.sampling.parallel import concurrent_chains
-from posteria.sampling.progress import ChainProgress, report_fn
+from posteria.sampling.chain import ChainSettings, chunk_size, compiled_chain, run_chain
+from posteria.sampling.progress import ChainProgress
 from posteria.sampling.seeds import resolve_seed
 
 _INIT_METHODS = {"auto": (1.0, False), "jitter+adapt_diag": (1.0, False), "adapt_diag": (0.0, False),
@@ -148,24 +150,30 @@ def sample(
     ld = model.compile_logp()
     starts = np.stack([_start(model, ld, initvals, c, seed, jitter) for c in range(chains)])
     progress = ChainProgress(chains, tune + draws, enabled=progressbar, num_tune=tune)
-    settings = (tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth), bool(progressbar), adaptation)
+    settings = ChainSettings(tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth),
+                             chunk_size(tune + draws, progressbar), adaptation, dtype)
 
     started = time.perf_counter()
     with jax.enable_x64(dtype == "float64"):  # every array below takes the sampler's precision
         data = {k: jnp.asarray(v) for k, v in ld.data().items()}
         keys = jax.random.split(jax.random.key(seed), chains)
         starts = jnp.asarray(starts)
-        compiled, jaxpr = _compiled_program(ld, settings + (dtype,), keys[0], starts[0], data)
+        program = compiled_chain(ld, settings, keys[0], starts[0], data)
         compiled_at = time.perf_counter()
-        workers = concurrent_chains(chains, cores, jaxpr)
+        workers = concurrent_chains(chains, cores, program.jaxpr)
+        stop = threading.Event()
+
+        def one_chain(c):
+            return run_chain(program, keys[c], starts[c], data, functools.partial(progress.update, c), stop)
+
         with progress, ThreadPoolExecutor(max_workers=workers) as pool:
-            results = list(pool.map(
-                lambda c: jax.block_until_ready(compiled(keys[c], starts[c], jnp.int32(c), data)),
-                range(chains),
-            ))
+            try:
+                results = list(pool.map(one_chain, range(chains)))
+            except KeyboardInterrupt:
+                stop.set()
+                raise
         finished = time.perf_counter()
-        stats, positions = (jax.tree_util.tree_map(lambda *xs: np.stack([np.asarray(x) for x in xs]), *parts)
-                            for parts in zip(*results))
+        stats, positions = (jax.tree_util.tree_map(lambda *xs: np.stack(xs), *parts) for parts in zip(*results))
         values = _per_draw(ld, "constrained_fn", positions, data)
         log_likelihood = None
         if (idata_kwargs or {}).get("log_likelihood", False):
@@ -193,82 +201,17 @@ def sample(
     return idata
 
 
-_programs: "weakref.WeakKeyDictionary[LogDensity, dict]" = weakref.WeakKeyDictionary()
-
-
-def _compiled_program(ld: LogDensity, settings: tuple, key, start, data):
-    """The compiled chain program for these settings and data shapes, and its jaxpr (cached per log density)."""
-    signature = (settings, start.shape, tuple((k, np.shape(v), np.asarray(v).dtype.str) for k, v in data.items()))
-    cache = _programs.setdefault(ld, {})
-    if signature not in cache:
-        traced = jax.jit(_chain_program(ld, *settings[:-1])).trace(key, start, jnp.int32(0), data)
-        cache[signature] = traced.lower().compile(), traced.jaxpr
-    return cache[signature]
+_per_draw_fns: "weakref.WeakKeyDictionary[LogDensity, dict]" = weakref.WeakKeyDictionary()
 
 
 def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict) -> dict[str, np.ndarray]:
     """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (compiled once per log density)."""
-    cache = _programs.setdefault(ld, {})
+    cache = _per_draw_fns.setdefault(ld, {})
     if fn_name not in cache:
         cache[fn_name] = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None)))
     chains, draws = positions.shape[:2]
     flat = cache[fn_name](jnp.asarray(positions.reshape(chains * draws, -1)), data)
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
-
-
-def _chain_program(ld: LogDensity, tune: int, draws: int, target_accept: float, dense_mass: bool,
-                   max_treedepth: int, progressbar: bool, adaptation_method: str):
-    """``run(key, start, chain_index, data)``: warmup and sampling in ONE scan with one NUTS kernel.
-
-    The adaptation is updated only during the first ``tune`` steps; sharing the
-    kernel between warmup and sampling halves the compiled program.
-    """
-    kernel = nuts.build_kernel(max_tree_depth=max_treedepth)
-    num_steps = tune + draws
-
-    def run(key, start, chain_index, data):
-        logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
-        init, update, parameters = ADAPTATIONS[adaptation_method](
-            logdensity_fn, max(tune, 1), target_accept=target_accept, dense_mass=dense_mass
-        )
-        report = report_fn(chain_index, num_steps, progressbar)
-        init_key, scan_key = jax.random.split(key)
-        state, adaptation = init(init_key, start)
-
-        def one_step(carry, xs):
-            state, adaptation, num_divergent = carry
-            index, step_key = xs
-            is_warmup = index < tune
-            kernel_key, adaptation_key = jax.random.split(step_key)
-            step_size, inverse_mass_matrix = parameters(adaptation, is_warmup)
-            state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
-            adaptation = jax.lax.cond(
-                is_warmup,
-                lambda: update(jnp.minimum(index, tune - 1), adaptation_key, state, adaptation, info),
-                lambda: adaptation,
-            )
-            num_divergent = num_divergent + (info.is_divergent & ~is_warmup)
-            report(index, num_divergent)
-            return (state, adaptation, num_divergent), (state.position, state.logdensity, info, step_size)
-
-        xs = (jnp.arange(num_steps), jax.random.split(scan_key, num_steps))
-        carry, outputs = jax.lax.scan(one_step, (state, adaptation, jnp.int32(0)), xs)
-        positions, logdensity, info, step_size = jax.tree_util.tree_map(lambda x: x[tune:], outputs)
-        stats = {
-            "logdensity": logdensity,
-            "is_divergent": info.is_divergent,
-            "tree_depth": info.tree_depth,
-            "num_integration_steps": info.num_integration_steps,
-            "acceptance_rate": info.acceptance_rate,
-            "energy": info.energy,
-            "energy_error": info.energy_error,
-            "reached_max_treedepth": info.tree_depth >= max_treedepth,
-            "step_size": step_size,
-            "inverse_mass_matrix": carry[1].inverse_mass_matrix,
-        }
-        return stats, positions
-
-    return run
 
 
 def _start(model: Model, ld: LogDensity, initvals, chain: int, seed: int, jitter: float) -> np.ndarray:

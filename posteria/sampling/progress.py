@@ -1,20 +1,12 @@
-"""A live progress bar for chains that run inside compiled programs.
+"""A live progress bar for chains: one rich bar per chain (draws/s, divergences so far).
 
-The compiled loop reports every ``every`` steps through
-``jax.debug.callback``; the reports go to the :class:`ChainProgress` that is
-active at the time, which draws one rich progress bar per chain (draws/s
-and divergences so far). Compiled programs hold no reference to a
-particular bar, so one program serves many runs.
+Chains run their compiled program chunk by chunk (:mod:`posteria.sampling.chain`)
+and report here between chunks, from their threads.
 """
 
 from __future__ import annotations
 
 import threading
-
-import jax
-import numpy as np
-
-_active: list["ChainProgress"] = []
 
 
 class ChainProgress:
@@ -53,11 +45,9 @@ class ChainProgress:
                 self._progress.add_task("", total=self.num_steps, chain=c, phase="warmup", rate="", divergences=0)
                 for c in range(self.num_chains)
             ]
-        _active.append(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        _active.remove(self)
         if self._progress is not None:
             self._progress.__exit__(*exc)
 
@@ -71,32 +61,3 @@ class ChainProgress:
             self._progress.update(task, completed=int(step), phase=phase, divergences=int(num_divergent))
             speed = self._progress.tasks[task].speed
             self._progress.update(task, rate=f"{speed:,.0f} draws/s" if speed else "")
-
-
-def _to_active_bar(chain, step, num_divergent) -> None:
-    if _active:
-        _active[-1].update(int(np.asarray(chain)), int(np.asarray(step)), int(np.asarray(num_divergent)))
-
-
-def report_fn(chain: jax.Array, num_steps: int, enabled: bool):
-    """``report(step, num_divergent)`` for use inside a compiled loop; reports every 2% of ``num_steps``.
-
-    Examples
-    --------
-    >>> report = report_fn(0, 100, enabled=False)
-    >>> report(3, 0) is None
-    True
-    """
-    if not enabled:
-        return lambda step, num_divergent: None
-    every = max(1, num_steps // 50)
-
-    def report(step, num_divergent):
-        is_due = ((step + 1) % every == 0) | (step + 1 == num_steps)
-        jax.lax.cond(
-            is_due,
-            lambda: jax.debug.callback(_to_active_bar, chain, step + 1, num_divergent),
-            lambda: None,
-        )
-
-    return report

@@ -83,3 +83,11 @@ def test_float32_is_opt_in_and_lands_on_the_same_posterior():
 def test_unknown_dtype_is_refused():
     with pytest.raises(ValueError, match="dtype"):
         pa.sample(10, tune=10, model=regression(), dtype="float16", progressbar=False)
+
+
+def test_progress_bar_does_not_change_the_draws():
+    model = regression()
+    quiet = pa.sample(60, tune=40, chains=2, seed=9, model=model, progressbar=False, compute_convergence_checks=False)
+    shown = pa.sample(60, tune=40, chains=2, seed=9, model=model, progressbar=True, compute_convergence_checks=False)
+    np.testing.assert_array_equal(quiet.posterior["beta"].values, shown.posterior["beta"].values)
+    np.testing.assert_array_equal(quiet.sample_stats["tree_depth"].values, shown.sample_stats["tree_depth"].values)

@@ -16,7 +16,7 @@ SEED = 20261121
 
 
 def assert_mean_within(draws, truth, label, k=4.0):
-    mcse = float(az.mcse(draws))
+    mcse = np.asarray(az.mcse(draws)).item()  # a 1-element array when numba is installed
     assert abs(draws.mean() - truth) < k * mcse, f"{label}: mean {draws.mean():.5g} vs {truth:.5g}, MCSE {mcse:.3g}"
 
 

@@ -1,0 +1,169 @@
+"""One chain: the compiled NUTS program, warmup and sampling in one scan, run chunk by chunk.
+
+The program advances a chain by ``chunk`` steps of ONE ``lax.scan`` with one
+NUTS kernel; the adaptation is updated only during the first ``tune`` steps
+(sharing the kernel between warmup and sampling halves the compiled code).
+At step 0 it also initialises the chain. Between chunks, Python updates the
+progress bar and can stop the chain, so the program holds no host callback
+and JAX's persistent compilation cache can keep it across processes. Each
+step's random key is ``fold_in(key, step)``: the draws do not depend on the
+chunk size (with or without a progress bar, the same seed gives the same
+draws).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from typing import Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from posteria.adaptation import ADAPTATIONS
+from posteria.logdensity import LogDensity
+from posteria.mcmc import nuts
+
+_UPDATES_PER_RUN = 50  # progress-bar updates, when there is a bar
+
+
+class ChainSettings(NamedTuple):
+    """What a compiled chain program is specialised to (besides the data shapes)."""
+
+    tune: int
+    draws: int
+    target_accept: float
+    dense_mass: bool
+    max_treedepth: int
+    chunk: int
+    adaptation: str
+    dtype: str
+
+    @property
+    def num_steps(self) -> int:
+        return self.tune + self.draws
+
+
+class ChainProgram(NamedTuple):
+    """A compiled chain program with what is needed to call it.
+
+    ``advance(carry, key, start, first_step, data) -> (carry, outputs)`` runs
+    ``settings.chunk`` steps from ``first_step``; ``blank_carry`` is the carry
+    to pass at step 0; ``jaxpr`` is the traced program (see
+    :func:`posteria.sampling.parallel.concurrent_chains`).
+    """
+
+    advance: Callable
+    blank_carry: tuple
+    jaxpr: object
+    settings: ChainSettings
+
+
+def chunk_size(num_steps: int, with_progress: bool) -> int:
+    """Steps per compiled call: all of them without a bar, else a divisor near 2% of them.
+
+    Examples
+    --------
+    >>> chunk_size(2000, with_progress=False), chunk_size(2000, with_progress=True)
+    (2000, 40)
+    >>> chunk_size(2003, with_progress=True)  # no divisor nearby: the last chunk runs over
+    41
+    """
+    if not with_progress:
+        return num_steps
+    target = max(1, num_steps // _UPDATES_PER_RUN)
+    divisors = [d for d in range(max(1, target // 2), 2 * target + 1) if num_steps % d == 0]
+    if divisors:
+        return min(divisors, key=lambda d: abs(d - target))
+    return math.ceil(num_steps / _UPDATES_PER_RUN)
+
+
+_programs: "weakref.WeakKeyDictionary[LogDensity, dict]" = weakref.WeakKeyDictionary()
+
+
+def compiled_chain(ld: LogDensity, settings: ChainSettings, key, start, data: dict) -> ChainProgram:
+    """The compiled program for these settings and data shapes (cached per log density)."""
+    signature = (settings, start.shape, tuple((k, np.shape(v), np.asarray(v).dtype.str) for k, v in data.items()))
+    cache = _programs.setdefault(ld, {})
+    if signature not in cache:
+        initial, advance = _chain_program(ld, settings)
+        shapes = jax.eval_shape(initial, key, start, data)
+        blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
+        traced = jax.jit(advance).trace(blank, key, start, jnp.int32(0), data)
+        cache[signature] = ChainProgram(traced.lower().compile(), blank, traced.jaxpr, settings)
+    return cache[signature]
+
+
+def run_chain(program: ChainProgram, key, start, data: dict, on_chunk: Callable[[int, int], None],
+              stop: threading.Event) -> tuple[dict, np.ndarray]:
+    """Run one chain chunk by chunk; returns its sampling statistics and unconstrained draws.
+
+    ``on_chunk(steps_done, num_divergent)`` is called after every chunk; a set
+    ``stop`` event ends the chain early (``KeyboardInterrupt`` in the caller).
+    """
+    settings = program.settings
+    carry, parts = program.blank_carry, []
+    for first_step in range(0, settings.num_steps, settings.chunk):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        carry, outputs = program.advance(carry, key, start, jnp.int32(first_step), data)
+        parts.append(jax.tree_util.tree_map(np.asarray, outputs))
+        on_chunk(min(first_step + settings.chunk, settings.num_steps), int(carry[2]))
+    outputs = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs)[settings.tune: settings.num_steps], *parts)
+    positions, logdensity, info, step_size = outputs
+    stats = {
+        "logdensity": logdensity,
+        "is_divergent": info.is_divergent,
+        "tree_depth": info.tree_depth,
+        "num_integration_steps": info.num_integration_steps,
+        "acceptance_rate": info.acceptance_rate,
+        "energy": info.energy,
+        "energy_error": info.energy_error,
+        "reached_max_treedepth": info.tree_depth >= settings.max_treedepth,
+        "step_size": step_size,
+        "inverse_mass_matrix": np.asarray(carry[1].inverse_mass_matrix),
+    }
+    return stats, positions
+
+
+def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, Callable]:
+    """``initial(key, start, data) -> carry`` and ``advance(carry, key, start, first_step, data)``."""
+    tune = settings.tune
+    kernel = nuts.build_kernel(max_tree_depth=settings.max_treedepth)
+
+    def adaptation_for(data):
+        logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
+        steps = ADAPTATIONS[settings.adaptation](
+            logdensity_fn, max(tune, 1), target_accept=settings.target_accept, dense_mass=settings.dense_mass
+        )
+        return logdensity_fn, steps
+
+    def initial(key, start, data):
+        init = adaptation_for(data)[1][0]
+        state, adaptation = init(jax.random.split(key)[0], start)
+        return state, adaptation, jnp.int32(0)
+
+    def advance(carry, key, start, first_step, data):
+        logdensity_fn, (init, update, parameters) = adaptation_for(data)
+        scan_key = jax.random.split(key)[1]
+        carry = jax.lax.cond(first_step == 0, lambda: initial(key, start, data), lambda: carry)
+
+        def one_step(carry, index):
+            state, adaptation, num_divergent = carry
+            is_warmup = index < tune
+            kernel_key, adaptation_key = jax.random.split(jax.random.fold_in(scan_key, index))
+            step_size, inverse_mass_matrix = parameters(adaptation, is_warmup)
+            state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+            adaptation = jax.lax.cond(
+                is_warmup,
+                lambda: update(jnp.minimum(index, tune - 1), adaptation_key, state, adaptation, info),
+                lambda: adaptation,
+            )
+            num_divergent = num_divergent + (info.is_divergent & ~is_warmup)
+            return (state, adaptation, num_divergent), (state.position, state.logdensity, info, step_size)
+
+        return jax.lax.scan(one_step, carry, first_step + jnp.arange(settings.chunk))
+
+    return initial, advance
