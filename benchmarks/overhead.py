@@ -1,0 +1,156 @@
+"""posteria's sampler overhead: time per gradient inside NUTS over the time of a bare compiled gradient.
+
+Both are timed on one core, in one compiled program each, with the model's
+data passed as arguments (as ``pa.sample`` does):
+
+- NUTS: a ``lax.scan`` of NUTS transitions (``posteria.mcmc.nuts``) with the
+  step size and inverse mass matrix that ``pa.sample`` adapted, started at a
+  posterior draw; seconds over the leapfrog steps taken.
+- bare gradient: ``jax.value_and_grad`` of the model's log density, evaluated
+  many times inside one ``lax.fori_loop`` (no Python dispatch per call), at
+  points that change every iteration so nothing is hoisted out of the loop.
+
+A ratio near 1 means NUTS adds little beyond the gradients it needs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from posteria.mcmc import nuts
+
+
+def _best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        jax.block_until_ready(fn())
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_seconds: float = 0.3) -> float:
+    """Seconds per ``value_and_grad`` of ``logdensity_fn(theta, data)``, timed inside one ``fori_loop``.
+
+    Parameters
+    ----------
+    logdensity_fn
+        ``(theta, data) -> scalar``, pure JAX.
+    theta, data
+        Where to evaluate it (``theta`` moves by ``1e-9 * i`` at iteration ``i``).
+    target_seconds
+        About how long each of the three timed loops runs.
+
+    Examples
+    --------
+    >>> fn = lambda theta, data: -0.5 * jnp.sum((theta - data["m"]) ** 2)
+    >>> seconds = gradient_time(fn, jnp.zeros(3), {"m": jnp.ones(3)}, target_seconds=0.01)
+    >>> 0 < seconds < 1e-3
+    True
+    """
+    value_and_grad = jax.value_and_grad(logdensity_fn)
+
+    @jax.jit
+    def loop(theta, data, num_evaluations):
+        def body(i, total):
+            value, grad = value_and_grad(theta + 1e-9 * i, data)
+            return total + value + jnp.sum(grad)
+
+        return jax.lax.fori_loop(0, num_evaluations, body, jnp.zeros((), theta.dtype))
+
+    jax.block_until_ready(loop(theta, data, 1))  # compile
+    num_evaluations = 16
+    while (seconds := _best_time(lambda: loop(theta, data, num_evaluations), repeats=1)) < target_seconds / 4:
+        num_evaluations *= 4
+    num_evaluations = max(1, int(num_evaluations * target_seconds / max(seconds, 1e-9)))
+    return _best_time(lambda: loop(theta, data, num_evaluations)) / num_evaluations
+
+
+def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size: float,
+                       inverse_mass_matrix: jax.Array, num_transitions: int = 100,
+                       seed: int = 0) -> tuple[float, int]:
+    """Seconds per leapfrog step of NUTS with fixed parameters, and the leapfrog steps timed.
+
+    The fastest of three runs of ``num_transitions`` transitions counts (the
+    least disturbed by other processes).
+
+    Parameters
+    ----------
+    logdensity_fn
+        ``(theta, data) -> scalar``, pure JAX.
+    theta, data
+        The starting position (best a posterior draw) and the data.
+    step_size, inverse_mass_matrix
+        The adapted NUTS parameters, held fixed.
+    num_transitions, seed
+        Transitions per run; the runs use keys ``seed + 1 .. seed + 3``.
+
+    References
+    ----------
+    Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn Sampler. JMLR 15.
+
+    Examples
+    --------
+    >>> fn = lambda theta, data: -0.5 * jnp.sum(theta**2)
+    >>> seconds, steps = nuts_gradient_time(fn, jnp.zeros(3), {}, 0.7, jnp.ones(3), num_transitions=20)
+    >>> seconds > 0, steps >= 20
+    (True, True)
+    """
+    kernel = nuts.build_kernel()
+
+    @jax.jit
+    def run(key, theta, data):
+        density = lambda position: logdensity_fn(position, data)  # noqa: E731
+
+        def one_step(state, key):
+            state, info = kernel(key, state, density, step_size, inverse_mass_matrix)
+            return state, info.num_integration_steps
+
+        return jax.lax.scan(one_step, nuts.init(theta, density), jax.random.split(key, num_transitions))[1]
+
+    jax.block_until_ready(run(jax.random.key(seed), theta, data))  # compile
+    best, total_steps = float("inf"), 0
+    for repeat in range(1, 4):  # the fastest of three runs: the least disturbed by other processes
+        started = time.perf_counter()
+        num_steps = int(jnp.sum(jax.block_until_ready(run(jax.random.key(seed + repeat), theta, data))))
+        best = min(best, (time.perf_counter() - started) / num_steps)
+        total_steps += num_steps
+    return best, total_steps
+
+
+def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, float]:
+    """Overhead of posteria's NUTS on ``model``, with the adaptation found in ``idata`` (from ``pa.sample``).
+
+    NUTS starts at the last draw of chain 0, with that chain's final step
+    size and inverse mass matrix.
+
+    Returns ``nuts_us_per_grad``, ``bare_us_per_grad``, ``overhead``
+    (their ratio) and ``num_steps`` (leapfrog steps timed, over three runs).
+
+    Examples
+    --------
+    >>> import posteria as pa
+    >>> with pa.Model() as model:
+    ...     mu = pa.Normal("mu", 0.0, 1.0, shape=3)
+    >>> idata = pa.sample(50, tune=50, chains=1, seed=1, model=model, progressbar=False,
+    ...                   compute_convergence_checks=False)
+    >>> out = sampler_overhead(model, idata, num_transitions=20)
+    >>> sorted(out), out["overhead"] > 0
+    (['bare_us_per_grad', 'num_steps', 'nuts_us_per_grad', 'overhead'], True)
+    """
+    ld = model.compile_logp()
+    data = {key: jnp.asarray(value) for key, value in ld.data().items()}
+    point = {rv.name: np.asarray(idata.posterior[rv.name].values[0, -1]) for rv in model.free_RVs}
+    theta = jnp.asarray(ld.unconstrain(point))
+    step_size = float(idata.sample_stats["step_size"].values[0, -1])
+    inverse_mass_matrix = jnp.asarray(idata.sample_stats["inverse_mass_matrix"].values[0])
+    nuts_seconds, num_steps = nuts_gradient_time(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix,
+                                                 num_transitions)
+    bare_seconds = gradient_time(ld.logdensity_fn, theta, data)
+    return {"nuts_us_per_grad": 1e6 * nuts_seconds, "bare_us_per_grad": 1e6 * bare_seconds,
+            "overhead": nuts_seconds / bare_seconds, "num_steps": num_steps}

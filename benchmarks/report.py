@@ -1,0 +1,175 @@
+"""From worker records to comparisons and a markdown report.
+
+Ratios are oriented so that **above 1 means posteria is better**:
+``ess_per_s_*`` is posteria's min-ESS per second over the peer's, and
+``grads_per_ess`` is the peer's gradient evaluations per effective draw
+over posteria's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+AGREEMENT_Z = 5.0
+"""Largest |difference of posterior means| / combined MCSE over a model's scalars that still counts as agreement."""
+
+
+def _ok(runs: Iterable[dict]) -> list[dict]:
+    return [run for run in runs if run["status"] == "ok"]
+
+
+def _is_posteria(engine: str) -> bool:
+    return engine == "posteria" or engine.startswith("posteria-")
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    if not denominator or not math.isfinite(numerator) or not math.isfinite(denominator):
+        return None
+    return numerator / denominator
+
+
+def ratios(runs: list[dict]) -> list[dict]:
+    """posteria's (and its variants') ratios to every peer on every model both ran.
+
+    Examples
+    --------
+    >>> def run(engine, ess_s, grads):
+    ...     metrics = {"ess_per_s_first": ess_s, "ess_per_s_second": 2 * ess_s, "grads_per_ess": grads}
+    ...     return {"engine": engine, "model": "m", "status": "ok", "metrics": metrics}
+    >>> [row] = ratios([run("posteria", 100.0, 10.0), run("numpyro", 50.0, 20.0)])
+    >>> row["peer"], row["ess_per_s_first"], row["ess_per_s_second"], row["grads_per_ess"]
+    ('numpyro', 2.0, 2.0, 2.0)
+    """
+    out = []
+    ok = _ok(runs)
+    for ours in (run for run in ok if _is_posteria(run["engine"])):
+        for peer in (run for run in ok if run["model"] == ours["model"] and not _is_posteria(run["engine"])):
+            a, b = ours["metrics"], peer["metrics"]
+            out.append({
+                "model": ours["model"], "engine": ours["engine"], "peer": peer["engine"],
+                "ess_per_s_first": _ratio(a["ess_per_s_first"], b["ess_per_s_first"]),
+                "ess_per_s_second": _ratio(a["ess_per_s_second"], b["ess_per_s_second"]),
+                "grads_per_ess": _ratio(b["grads_per_ess"], a["grads_per_ess"]),
+            })
+    return out
+
+
+def agreement(runs: list[dict], threshold: float = AGREEMENT_Z) -> list[dict]:
+    """Do the engines find the same posterior means? Each engine against a reference engine, per model.
+
+    The reference is posteria where it ran, else the first engine that did.
+    For every scalar both report, ``z = |mean_a - mean_b| / sqrt(mcse_a^2 +
+    mcse_b^2)``; the largest ``z`` is reported with its parameter.
+
+    Examples
+    --------
+    >>> def run(engine, mean):
+    ...     return {"engine": engine, "model": "m", "status": "ok",
+    ...             "parameters": {"x": {"mean": mean, "mcse_mean": 0.1}}}
+    >>> [(row["engine"], round(row["max_z"], 2), row["agrees"]) for row in agreement([run("posteria", 0.0),
+    ...     run("pymc", 0.2), run("nutpie", 1.0)])]
+    [('pymc', 1.41, True), ('nutpie', 7.07, False)]
+    """
+    out = []
+    ok = _ok(runs)
+    for model in dict.fromkeys(run["model"] for run in ok):
+        candidates = [run for run in ok if run["model"] == model]
+        reference = next((run for run in candidates if run["engine"] == "posteria"), candidates[0])
+        for other in candidates:
+            if other is reference:
+                continue
+            worst, worst_name = -1.0, None
+            for name, ref in reference["parameters"].items():
+                if name not in other["parameters"]:
+                    continue
+                theirs = other["parameters"][name]
+                z = abs(ref["mean"] - theirs["mean"]) / math.hypot(ref["mcse_mean"], theirs["mcse_mean"])
+                if z > worst:
+                    worst, worst_name = z, name
+            out.append({"model": model, "engine": other["engine"], "reference": reference["engine"],
+                        "max_z": worst, "parameter": worst_name, "agrees": bool(worst < threshold)})
+    return out
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return f"{value:.{digits}g}" if abs(value) < 10 ** digits else f"{value:.0f}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def markdown(results: dict) -> str:
+    """The report as markdown: environment, per-run table, ratios, overhead, start-up, agreement.
+
+    Examples
+    --------
+    >>> results = {"environment": {"date": "today", "versions": {"posteria": "0.1.0"}},
+    ...            "settings": {"draws": 10}, "runs": [{"engine": "pymc", "model": "m", "status": "skipped",
+    ...            "note": "not installed: pymc"}], "ratios": [], "agreement": [], "startup": None}
+    >>> print(markdown(results).splitlines()[0])
+    # posteria benchmarks
+    """
+    env, settings = results["environment"], results["settings"]
+    lines = ["# posteria benchmarks", ""]
+    lines += [f"- {key}: {value}" for key, value in env.items() if key != "versions"]
+    lines += ["- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items() if v)]
+    lines += ["- settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), ""]
+    if results.get("engines"):
+        lines += ["## Engines", ""] + [f"- {name}: {how}" for name, how in results["engines"].items()] + [""]
+
+    lines += ["## Runs", "",
+              "Convergence and grads/ESS from the second call; ESS/s = min bulk ESS of that call over its wall "
+              "time (1st call: compilation included).", ""]
+    rows = []
+    for run in results["runs"]:
+        m = run.get("metrics", {})
+        rows.append([run["model"], run["engine"], m.get("min_ess_bulk"), m.get("min_ess_tail"), m.get("max_rhat"),
+                     m.get("num_divergent"), m.get("grads_per_ess"), m.get("wall_first_s"), m.get("wall_second_s"),
+                     m.get("ess_per_s_first"), m.get("ess_per_s_second"), m.get("compile_s"), m.get("sampling_s"),
+                     run["status"] if run["status"] != "ok" else run.get("note", "")])
+    lines += _table(["model", "engine", "min ESS bulk", "min ESS tail", "max R-hat", "div", "grads/ESS",
+                     "1st call s", "2nd call s", "ESS/s 1st", "ESS/s 2nd", "compile s", "sampling s", "note"], rows)
+
+    lines += ["", "## posteria / peer (above 1: posteria better)", ""]
+    lines += _table(["model", "engine", "peer", "ESS/s 1st", "ESS/s 2nd", "grads/ESS"],
+                    [[r["model"], r["engine"], r["peer"], r["ess_per_s_first"], r["ess_per_s_second"],
+                      r["grads_per_ess"]] for r in results["ratios"]])
+
+    overhead = [run for run in _ok(results["runs"]) if "overhead" in run]
+    if overhead:
+        lines += ["", "## posteria sampler overhead (one core: NUTS time per gradient / bare gradient time)", ""]
+        lines += _table(["model", "engine", "NUTS us/grad", "bare us/grad", "overhead"],
+                        [[run["model"], run["engine"], run["overhead"]["nuts_us_per_grad"],
+                          run["overhead"]["bare_us_per_grad"], run["overhead"]["overhead"]] for run in overhead])
+
+    if results.get("startup"):
+        lines += ["", "## posteria start-up (linear regression, two processes, one persistent cache)", ""]
+        lines += _table(["process", "import to draws s", "import s", "compile s", "sampling s", "whole process s"],
+                        [[which, s["import_to_draws_s"], s["import_s"], s["compile_s"], s["sampling_s"],
+                          s["process_s"]] for which, s in (("first", results["startup"]["first"]),
+                                                            ("second", results["startup"]["second"]))])
+
+    lines += ["", f"## Agreement of posterior means (max |z| over scalars; agrees if < {AGREEMENT_Z:g})", ""]
+    lines += _table(["model", "engine", "reference", "max abs z", "parameter", "agrees"],
+                    [[r["model"], r["engine"], r["reference"], r["max_z"], r["parameter"], r["agrees"]]
+                     for r in results["agreement"]])
+
+    notes = [run for run in results["runs"] if run["status"] != "ok"]
+    if notes:
+        lines += ["", "## Skipped or failed", ""]
+        lines += [f"- {run['engine']} on {run['model']}: {run['status']}: {run['note']}" for run in notes]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,127 @@
+"""One engine on one model, in a fresh process: ``python -m benchmarks.worker ENGINE MODEL --out FILE``.
+
+The worker fits the model twice in the same process, with seeds ``seed``
+and ``seed + 1``: the first call's wall time includes building and
+compiling the model, the second reuses what the first built. It writes one
+JSON record (see :func:`run_one`) to ``--out``. ``benchmarks.run`` starts
+one worker per (engine, model), one after another.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import time
+import traceback
+import warnings
+from typing import Any
+
+from benchmarks.data import MODELS, model_data
+from benchmarks.engines import ENGINES, EngineUnavailable
+
+
+def missing_packages(engine: str) -> list[str]:
+    """The packages ``engine`` needs that cannot be imported here.
+
+    Examples
+    --------
+    >>> missing_packages("posteria")
+    []
+    """
+    return [name for name in ENGINES[engine].packages if importlib.util.find_spec(name) is None]
+
+
+def _call_record(summary: dict, wall_s: float, extra: dict) -> dict:
+    record = {key: value for key, value in summary.items() if key != "parameters"}
+    record.update(wall_s=wall_s, ess_per_s=summary["min_ess_bulk"] / wall_s, extra=extra)
+    return record
+
+
+def _headline(first: dict, second: dict) -> dict:
+    """The numbers the tables show: convergence and grads/ESS from the second call, timings from both."""
+    metrics = {key: second[key] for key in ("min_ess_bulk", "min_ess_tail", "max_rhat", "num_divergent",
+                                            "grads_per_ess", "worst_parameter")}
+    metrics.update(wall_first_s=first["wall_s"], wall_second_s=second["wall_s"],
+                   ess_per_s_first=first["ess_per_s"], ess_per_s_second=second["ess_per_s"])
+    if "compile_time" in first["extra"]:
+        metrics.update(compile_s=first["extra"]["compile_time"], sampling_s=second["extra"]["sampling_time"])
+    return metrics
+
+
+def run_one(engine: str, model: str, *, draws: int, tune: int, chains: int, seed: int) -> dict[str, Any]:
+    """Fit ``model`` with ``engine`` twice and summarise both fits.
+
+    Returns
+    -------
+    dict
+        ``engine``, ``model``, ``status`` (``ok``, ``skipped`` or ``error``),
+        ``note``, ``chains_run``; when ok also ``metrics`` (the headline
+        numbers), ``calls`` (both calls in full: ESS, R-hat, divergences,
+        gradients, ``wall_s``, ``ess_per_s``, engine extras), ``parameters``
+        (per scalar mean, sd, MCSE and ESS of the second fit) and, for
+        posteria engines, ``overhead`` (see :mod:`benchmarks.overhead`).
+
+    Examples
+    --------
+    >>> record = run_one("posteria", "eight_schools", draws=30, tune=30, chains=1, seed=1)
+    >>> record["status"], sorted(record["metrics"])[:3]
+    ('ok', ['compile_s', 'ess_per_s_first', 'ess_per_s_second'])
+    """
+    spec = ENGINES[engine]
+    record: dict[str, Any] = {"engine": engine, "model": model, "status": "ok", "note": "",
+                              "chains_run": spec.chains_run}
+    missing = missing_packages(engine)
+    if missing:
+        return {**record, "status": "skipped", "note": f"not installed: {', '.join(missing)}"}
+    from benchmarks.metrics import summarize
+
+    module = importlib.import_module(f"benchmarks.engines.{spec.module}")
+    data = model_data(model)
+    fitter = module.make_fitter(model, data, draws=draws, tune=tune, chains=chains,
+                                target_accept=MODELS[model].target_accept, **spec.options)
+    calls, summaries = [], []
+    try:
+        for call_seed in (seed, seed + 1):
+            started = time.perf_counter()
+            fit = fitter(call_seed)
+            wall_s = time.perf_counter() - started
+            summaries.append(summarize(fit))
+            calls.append(_call_record(summaries[-1], wall_s, fit.extra))
+    except EngineUnavailable as error:
+        return {**record, "status": "skipped", "note": str(error)}
+    record.update(metrics=_headline(*calls), calls=calls, parameters=summaries[-1]["parameters"])
+    if spec.module == "posteria_engine":
+        from benchmarks.overhead import sampler_overhead
+
+        num_transitions = max(10, min(100, draws // 5))
+        record["overhead"] = sampler_overhead(fitter.model, fitter.idata, num_transitions=num_transitions)
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: run one (engine, model) and write its record as JSON (errors become a record too)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.worker", description=__doc__.splitlines()[0])
+    parser.add_argument("engine", choices=list(ENGINES))
+    parser.add_argument("model", choices=list(MODELS))
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--chains", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    try:
+        record = run_one(args.engine, args.model, draws=args.draws, tune=args.tune, chains=args.chains,
+                         seed=args.seed)
+    except Exception as error:  # the record says what went wrong; the runner goes on with the next engine
+        record = {"engine": args.engine, "model": args.model, "status": "error",
+                  "note": f"{type(error).__name__}: {error}"[:2000], "chains_run": ENGINES[args.engine].chains_run,
+                  "traceback": traceback.format_exc()[-4000:]}
+    with open(args.out, "w") as f:
+        json.dump(record, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
