@@ -99,9 +99,12 @@ def sample(
         ``False`` returns a dict of arrays ``(chain, draw, *shape)`` instead.
     compute_convergence_checks : bool
         Check R-hat, ESS, divergences, tree depth and E-BFMI (see ``pa.check``).
-    adaptation : str
-        Warmup method: ``"stan"`` (Stan's windows: step size by dual
-        averaging, mass matrix from the draws' variances).
+    adaptation : {"stan", "fisher", "fisher_low_rank"}
+        Warmup method. ``"stan"`` (default): Stan's windows, step size by dual
+        averaging, mass matrix from the draws' variances. ``"fisher"``: nutpie's
+        mass matrix from draws and gradients (cheaper warmup; diagonal, or the
+        dense Fisher metric with ``dense_mass=True``). ``"fisher_low_rank"``:
+        diagonal plus a low-rank correction, for correlated posteriors.
     dtype : {"float64", "float32"}
         Precision of the whole sampler. float32 is faster on some hardware but
         makes NUTS diverge where float64 does not; check the result.
@@ -184,7 +187,8 @@ def sample(
     if not return_inferencedata:
         return values
     dims = {n: list(d) for n, d in model.named_vars_to_dims.items()}
-    dims["inverse_mass_matrix"] = ["chain", "unconstrained"] + (["unconstrained_bis"] if dense_mass else [])
+    is_dense = stats["inverse_mass_matrix"].ndim == 3  # (chain, d, d): dense_mass or a low-rank metric
+    dims["inverse_mass_matrix"] = ["chain", "unconstrained"] + (["unconstrained_bis"] if is_dense else [])
     idata = to_inference_data(
         posterior=values,
         sample_stats=stats,

@@ -1,0 +1,270 @@
+"""nutpie's Fisher warmup: schedule, estimators, the (init, update, parameters) contract, and pa.sample with it."""
+
+import functools
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import posteria as pa
+from posteria.adaptation import ADAPTATIONS, build_fisher_schedule, fisher_dense_metric
+from posteria.adaptation.fisher_dense import buffer_add, buffer_init, buffer_switch
+from posteria.adaptation.fisher_schedule import foreground_capacity
+from posteria.mcmc import nuts
+
+jax.config.update("jax_enable_x64", True)
+
+SEED = 20261121
+
+
+# --- schedule -------------------------------------------------------------------------
+
+
+def test_schedule_switches_often_early_then_rarely_and_freezes_the_end():
+    schedule = build_fisher_schedule(1000)
+    ends = (np.flatnonzero(schedule.is_switch) + 1).tolist()
+    # The background holds the initial point too, so the first switch comes after 9 draws.
+    assert ends[:30] == list(range(9, 300, 10))
+    assert ends[30:] == [379, 459, 539, 619, 699]  # 699 + 80 > 850: no switch after it
+    np.testing.assert_array_equal(schedule.is_mass_matrix_window, np.arange(1000) < 850)
+
+
+@pytest.mark.parametrize("num_warmup", [0, 1, 10])
+def test_short_schedules_have_no_switch(num_warmup):
+    schedule = build_fisher_schedule(num_warmup)
+    assert schedule.is_switch.shape == schedule.is_mass_matrix_window.shape == (num_warmup,)
+    assert not schedule.is_switch.any()
+
+
+@pytest.mark.parametrize("num_warmup", [-1, 2.5])
+def test_bad_num_warmup_is_refused(num_warmup):
+    with pytest.raises(ValueError, match="num_warmup"):
+        build_fisher_schedule(num_warmup)
+
+
+@pytest.mark.parametrize("num_warmup", [10, 100, 300, 1000])
+def test_ring_buffer_always_holds_the_whole_foreground(num_warmup):
+    # Draw t has position t: after every metric step the foreground read from
+    # the buffer must be exactly the draws since the foreground started.
+    schedule = build_fisher_schedule(num_warmup)
+    steps = np.flatnonzero(schedule.is_mass_matrix_window)
+    capacity = foreground_capacity(schedule)
+
+    def one_step(buffer, step):
+        value = jnp.full(1, step, dtype=float)
+        buffer = buffer_add(buffer, step, value, -value, True)
+        buffer = jax.lax.cond(jnp.asarray(schedule.is_switch)[step], buffer_switch, lambda b, _: b, buffer, step)
+        is_foreground = buffer.steps >= buffer.foreground_start
+        return buffer, (buffer.foreground_start, jnp.sum(is_foreground), jnp.sum(jnp.where(is_foreground, buffer.positions[:, 0], 0.0)))
+
+    _, (starts, counts, sums) = jax.lax.scan(one_step, buffer_init(jnp.full(1, -1.0), jnp.ones(1), capacity), steps)
+    starts, counts, sums = map(np.asarray, (starts, counts, sums))
+    expected_counts = steps - starts + 1
+    np.testing.assert_array_equal(counts, expected_counts)
+    np.testing.assert_allclose(sums, (starts + steps) * expected_counts / 2)  # sum of starts..steps
+    assert counts.max() == capacity or num_warmup < 20
+
+
+# --- estimators -----------------------------------------------------------------------
+
+
+def _gaussian_draws(covariance, num_draws, seed=0):
+    x = np.random.default_rng(seed).multivariate_normal(np.zeros(len(covariance)), covariance, size=num_draws)
+    return x, -x @ np.linalg.inv(covariance)
+
+
+def test_dense_metric_is_the_gaussians_covariance():
+    # A C_g A = C_x has the solution A = Sigma whenever g = -Sigma^-1 x, for
+    # any draws: only the regularisation (1e-3 in the rescaled space) moves it.
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    covariance = (q * np.logspace(-1, 2, 6)) @ q.T
+    x, g = _gaussian_draws(covariance, 40)
+    estimate = np.asarray(fisher_dense_metric(x, g, np.ones(40)))
+    np.testing.assert_allclose(estimate, covariance, atol=0.02 * np.abs(covariance).max())
+    exact = np.asarray(fisher_dense_metric(x, g, np.ones(40), regularization=0.0))
+    np.testing.assert_allclose(exact, covariance, rtol=1e-7, atol=1e-9)
+
+
+def test_low_rank_metric_in_the_span_of_few_draws_ignores_weightless_rows():
+    # d = 30 > 2 n = 20 solves in the span of draws and gradients; the same 10
+    # draws padded with 6 weightless rows (2 n = 32 > d) solve in the full
+    # space: both must agree, and the correction must be low-rank.
+    d, n = 30, 10
+    rng = np.random.default_rng(1)
+    direction = rng.normal(size=d)
+    direction /= np.linalg.norm(direction)
+    covariance = np.diag(np.linspace(0.5, 2.0, d)) + 400.0 * np.outer(direction, direction)
+    x, g = _gaussian_draws(covariance, n)
+    reduced = np.asarray(fisher_dense_metric(x, g, np.ones(n), eigenvalue_cutoff=10.0))
+    padded = np.asarray(fisher_dense_metric(
+        np.vstack([x, rng.normal(size=(6, d))]), np.vstack([g, rng.normal(size=(6, d))]),
+        np.r_[np.ones(n), np.zeros(6)], eigenvalue_cutoff=10.0,
+    ))
+    np.testing.assert_allclose(reduced, padded, rtol=1e-6, atol=1e-8)
+    # With no eigenvalue kept the metric is the diagonal S^2; the kept ones add
+    # S U (Lambda - I) U^T S: here one direction, the planted one.
+    diagonal = np.asarray(fisher_dense_metric(x, g, np.ones(n), eigenvalue_cutoff=np.inf))
+    np.testing.assert_allclose(diagonal, np.diag(np.diag(diagonal)))
+    scale = np.sqrt(np.diag(diagonal))
+    correction = reduced / np.outer(scale, scale) - np.eye(d)
+    singular_values = np.linalg.svd(correction, compute_uv=False)
+    assert singular_values[0] > 10 and np.all(singular_values[1:] < 1e-8 * singular_values[0]), singular_values[:4]
+    # from 10 draws the direction is rough, but far from a random one's cosine (about 0.2)
+    vector = np.linalg.eigh(correction)[1][:, -1] * scale
+    assert abs(vector @ direction) / np.linalg.norm(vector) > 0.7
+
+
+@functools.partial(jax.jit, static_argnames=("adaptation", "num_warmup", "dense_mass"))
+def _warmup(rng_key, covariance, start, adaptation, num_warmup, dense_mass=False):
+    """The warmup as pa.sample's chain program runs it: one scan, update only inside warmup."""
+    precision = jnp.linalg.inv(covariance)
+
+    def logdensity_fn(x):
+        return -0.5 * x @ precision @ x
+
+    init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
+    kernel = nuts.build_kernel()
+    init_key, scan_key = jax.random.split(rng_key)
+    state, adaptation_state = init(init_key, start)
+
+    def one_step(carry, xs):
+        state, adaptation_state = carry
+        step_index, key = xs
+        kernel_key, adaptation_key = jax.random.split(key)
+        step_size, inverse_mass_matrix = parameters(adaptation_state, True)
+        state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+        adaptation_state = update(step_index, adaptation_key, state, adaptation_state, info)
+        return (state, adaptation_state), info.num_integration_steps
+
+    (state, adaptation_state), num_steps = jax.lax.scan(
+        one_step, (state, adaptation_state), (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
+    )
+    return parameters(adaptation_state, False), num_steps
+
+
+def test_diagonal_fisher_recovers_known_scales_exactly():
+    # For independent Gaussian coordinates g_i = -x_i / s_i^2 on every draw, so
+    # sqrt(Var(x_i) / Var(g_i)) = s_i^2 whatever the draws: the adapted metric
+    # is the truth to rounding error, over eight orders of magnitude, after 50
+    # warmup steps (Stan's variance estimate has 4 / sqrt(n) relative error).
+    scales = jnp.logspace(-2, 2, 8)
+    (step_size, inverse_mass_matrix), _ = _warmup(
+        jax.random.key(0), jnp.diag(scales**2), jnp.linspace(-1, 1, 8), "fisher", 50
+    )
+    np.testing.assert_allclose(np.asarray(inverse_mass_matrix), np.asarray(scales**2), rtol=1e-8)
+    # isotropic after preconditioning: a unit-scale step size, not one below the smallest scale
+    assert 0.3 < float(step_size) < 2.0
+
+
+@functools.partial(jax.jit, static_argnames=("adaptation", "num_warmup", "dense_mass"))
+def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_mass=False):
+    """The adaptation fed exact Gaussian draws in place of NUTS transitions (every 7th one divergent)."""
+    precision = jnp.linalg.inv(covariance)
+
+    def logdensity_fn(x):
+        return -0.5 * x @ precision @ x
+
+    init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
+    init_key, draw_key, scan_key = jax.random.split(rng_key, 3)
+    dimension = covariance.shape[0]
+    draws = jax.random.normal(draw_key, (num_warmup, dimension)) @ jnp.linalg.cholesky(covariance).T
+    state, adaptation_state = init(init_key, jnp.ones(dimension))
+
+    def one_step(adaptation_state, xs):
+        step_index, position, key = xs
+        zero = jnp.zeros(())
+        info = nuts.NUTSInfo(jnp.zeros(dimension), step_index % 7 == 6, jnp.array(True), zero, zero, 3, 1, 0.8 + zero)
+        adaptation_state = update(step_index, key, nuts.init(position, logdensity_fn), adaptation_state, info)
+        return adaptation_state, parameters(adaptation_state, True)[0]
+
+    adaptation_state, step_sizes = jax.lax.scan(
+        one_step, adaptation_state, (jnp.arange(num_warmup), draws, jax.random.split(scan_key, num_warmup))
+    )
+    return parameters(adaptation_state, False), step_sizes
+
+
+def _condition_number(inverse_mass_matrix, covariance):
+    """Of the preconditioned covariance M^(1/2) Sigma M^(1/2) (1 for a perfect metric)."""
+    inverse_mass_matrix = np.asarray(inverse_mass_matrix)
+    if inverse_mass_matrix.ndim == 1:
+        inverse_mass_matrix = np.diag(inverse_mass_matrix)
+    root = np.linalg.cholesky(np.linalg.inv(inverse_mass_matrix))
+    eigenvalues = np.linalg.eigvalsh(root.T @ covariance @ root)
+    return eigenvalues.max() / eigenvalues.min()
+
+
+def test_dense_and_low_rank_fisher_whiten_a_correlated_gaussian():
+    # Condition number 1e3 under a random rotation. The dense Fisher metric is
+    # exact up to its regularisation; the low-rank one corrects the diagonal
+    # metric along every eigenvalue beyond its cutoff (2), so at most 2 / (1/2)
+    # remains; the diagonal one cannot undo a rotation.
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
+    covariance = (q * np.logspace(0, 3, 10)) @ q.T
+    condition = {}
+    for adaptation, dense_mass in [("fisher", False), ("fisher", True), ("fisher_low_rank", False)]:
+        (step_size, inverse_mass_matrix), _ = _warmup_on_exact_draws(
+            jax.random.key(1), jnp.asarray(covariance), adaptation, 200, dense_mass
+        )
+        condition[adaptation, dense_mass] = _condition_number(inverse_mass_matrix, covariance)
+    assert condition["fisher", True] < 1.1, condition
+    assert condition["fisher", False] > 100, condition
+    assert condition["fisher_low_rank", False] < 4, condition
+
+
+# --- contract -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("adaptation, dense_mass, shape", [
+    ("fisher", False, (3,)), ("fisher", True, (3, 3)), ("fisher_low_rank", False, (3, 3)),
+])
+@pytest.mark.parametrize("num_warmup", [1, 10, 50])
+def test_contract_with_tiny_warmups(adaptation, dense_mass, shape, num_warmup):
+    covariance = jnp.diag(jnp.array([0.01, 1.0, 100.0]))
+    (step_size, inverse_mass_matrix), step_sizes = _warmup_on_exact_draws(
+        jax.random.key(2), covariance, adaptation, num_warmup, dense_mass
+    )
+    assert step_size.shape == () and step_size.dtype == jnp.float64 and 0 < float(step_size) < np.inf
+    assert inverse_mass_matrix.shape == shape and inverse_mass_matrix.dtype == jnp.float64
+    assert np.all(np.isfinite(np.asarray(inverse_mass_matrix)))
+    assert step_sizes.shape == (num_warmup,) and np.all(np.isfinite(np.asarray(step_sizes)))
+    if num_warmup == 50:  # the metric has learnt the scales
+        assert _condition_number(inverse_mass_matrix, np.asarray(covariance)) < 2
+
+
+def test_initial_metric_comes_from_the_gradient():
+    # nutpie's first guess 1 / |g_i| (1 where g_i = 0), before any draw
+    init, _, parameters = ADAPTATIONS["fisher"](lambda x: -0.5 * jnp.sum(x**2 / jnp.array([4.0, 1.0, 0.25])), 10)
+    _, adaptation_state = init(jax.random.key(0), jnp.array([2.0, 0.0, 1.0]))
+    step_size, inverse_mass_matrix = parameters(adaptation_state, is_warmup=True)
+    np.testing.assert_allclose(np.asarray(inverse_mass_matrix), [2.0, 1.0, 0.25])
+    assert float(step_size) == float(parameters(adaptation_state, is_warmup=False)[0])
+
+
+# --- pa.sample ------------------------------------------------------------------------
+
+
+def test_sample_with_fisher_lands_on_a_closed_form_posterior():
+    # Normal mean with known variance (posterior N(m, v)) next to a prior-only
+    # coordinate 1e4 times narrower: means and variances within 4 MCSE.
+    rng = np.random.default_rng(1)
+    sigma, m0, s0 = 2.0, 1.0, 3.0
+    y = rng.normal(0.7, sigma, size=20)
+    with pa.Model():
+        mu = pa.Normal("mu", m0, s0)
+        pa.Normal("tiny", 0.0, 1e-4)
+        pa.Normal("y", mu, sigma, observed=y)
+        idata = pa.sample(1000, tune=300, chains=4, seed=SEED, progressbar=False, adaptation="fisher")
+    precision = 1 / s0**2 + len(y) / sigma**2
+    truths = {"mu": ((m0 / s0**2 + y.sum() / sigma**2) / precision, 1 / precision), "tiny": (0.0, 1e-8)}
+    for name, (mean, variance) in truths.items():
+        draws = idata.posterior[name].values
+        assert abs(draws.mean() - mean) < 4 * np.asarray(az.mcse(draws)).item(), name
+        squared = (draws - draws.mean()) ** 2
+        assert abs(squared.mean() - variance) < 4 * np.asarray(az.mcse(squared)).item(), name
+    report = pa.check(idata)
+    assert report.num_divergent == 0 and max(report.rhat.values()) < 1.01
+    assert min(report.ess_bulk.values()) > 1000
