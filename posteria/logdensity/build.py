@@ -44,6 +44,8 @@ class LogDensity:
     logdensity_fn : callable
         ``logdensity_fn(theta, data) -> scalar``, pure JAX (jit it yourself or
         use :meth:`value_and_grad`).
+    programs : dict
+        Compiled programs that samplers built on this density, by their own keys.
     """
 
     def __init__(self, model, jacobian: bool = True):
@@ -52,6 +54,7 @@ class LogDensity:
         self.data_map = data_nodes(model)
         self.slots: list[Slot] = layout(model, self.data(), self.data_map)
         self.size = sum(slot.size for slot in self.slots)
+        self.programs: dict = {}  # compiled programs built on this density (by pa.sample), dropped with it
         self._value_and_grad = jax.jit(jax.value_and_grad(self.logdensity_fn))
 
     # -- data ----------------------------------------------------------------

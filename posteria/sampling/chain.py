@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import threading
-import weakref
 from typing import Callable, NamedTuple
 
 import jax
@@ -80,13 +79,10 @@ def chunk_size(num_steps: int, with_progress: bool) -> int:
     return math.ceil(num_steps / _UPDATES_PER_RUN)
 
 
-_programs: "weakref.WeakKeyDictionary[LogDensity, dict]" = weakref.WeakKeyDictionary()
-
-
 def compiled_chain(ld: LogDensity, settings: ChainSettings, key, start, data: dict) -> ChainProgram:
-    """The compiled program for these settings and data shapes (cached per log density)."""
-    signature = (settings, start.shape, tuple((k, np.shape(v), np.asarray(v).dtype.str) for k, v in data.items()))
-    cache = _programs.setdefault(ld, {})
+    """The compiled program for these settings and data shapes (cached in ``ld.programs``)."""
+    signature = ("chain", settings, start.shape, tuple((k, v.shape, v.dtype.str) for k, v in data.items()))
+    cache = ld.programs
     if signature not in cache:
         initial, advance = _chain_program(ld, settings)
         shapes = jax.eval_shape(initial, key, start, data)
@@ -133,22 +129,24 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
     tune = settings.tune
     kernel = nuts.build_kernel(max_tree_depth=settings.max_treedepth)
 
-    def adaptation_for(data):
+    def steps_for(data):
         logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
         steps = ADAPTATIONS[settings.adaptation](
             logdensity_fn, max(tune, 1), target_accept=settings.target_accept, dense_mass=settings.dense_mass
         )
         return logdensity_fn, steps
 
-    def initial(key, start, data):
-        init = adaptation_for(data)[1][0]
+    def start_chain(init, key, start):
         state, adaptation = init(jax.random.split(key)[0], start)
         return state, adaptation, jnp.int32(0)
 
+    def initial(key, start, data):
+        return start_chain(steps_for(data)[1][0], key, start)
+
     def advance(carry, key, start, first_step, data):
-        logdensity_fn, (init, update, parameters) = adaptation_for(data)
+        logdensity_fn, (init, update, parameters) = steps_for(data)
         scan_key = jax.random.split(key)[1]
-        carry = jax.lax.cond(first_step == 0, lambda: initial(key, start, data), lambda: carry)
+        carry = jax.lax.cond(first_step == 0, lambda: start_chain(init, key, start), lambda: carry)
 
         def one_step(carry, index):
             state, adaptation, num_divergent = carry

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import threading
 import time
-import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
@@ -205,16 +204,13 @@ def sample(
     return idata
 
 
-_per_draw_fns: "weakref.WeakKeyDictionary[LogDensity, dict]" = weakref.WeakKeyDictionary()
-
-
 def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict) -> dict[str, np.ndarray]:
-    """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (compiled once per log density)."""
-    cache = _per_draw_fns.setdefault(ld, {})
-    if fn_name not in cache:
-        cache[fn_name] = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None)))
+    """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (cached in ``ld.programs``)."""
+    key = ("per_draw", fn_name)
+    if key not in ld.programs:
+        ld.programs[key] = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None)))
     chains, draws = positions.shape[:2]
-    flat = cache[fn_name](jnp.asarray(positions.reshape(chains * draws, -1)), data)
+    flat = ld.programs[key](jnp.asarray(positions.reshape(chains * draws, -1)), data)
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
 
 

@@ -110,3 +110,18 @@ def test_initvals_are_used():
     idata = pa.sample(5, tune=0, chains=1, seed=1, model=model, initvals={"x": 3.0}, progressbar=False,
                       compute_convergence_checks=False)
     assert idata.posterior["x"].shape == (1, 5)
+
+
+def test_compiled_chain_is_reused_across_calls_and_after_set_data():
+    model = regression()
+    settings = dict(draws=30, tune=30, chains=2, model=model, progressbar=False, compute_convergence_checks=False)
+    first = pa.sample(seed=1, **settings)
+    chain_programs = lambda: [p for key, p in model.compile_logp().programs.items() if key[0] == "chain"]  # noqa: E731
+    (program,) = chain_programs()
+    with model:
+        pa.set_data({"x": X[::-1]})
+    second = pa.sample(seed=1, **settings)
+    assert chain_programs() == [program]  # same settings and shapes: nothing compiled again
+    assert not np.allclose(first.posterior["beta"].values, second.posterior["beta"].values)  # the new data was used
+    pa.sample(seed=1, **{**settings, "draws": 40})
+    assert len(chain_programs()) == 2
