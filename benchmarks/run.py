@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    python -m benchmarks.run                                # everything: 7 models x 7 engines, 4 x 1000/1000
+    python -m benchmarks.run                                # everything: 7 models x 8 engines, 4 x 1000/1000
     python -m benchmarks.run --models eight_schools,diamonds --engines posteria,nutpie
     python -m benchmarks.run --draws 2000 --tune 1000 --chains 4 --out benchmarks/results
     python -m benchmarks.run --quick                        # 2 chains x 100/100, two small models
@@ -17,15 +17,20 @@ How it measures
   eight_schools, hierarchical, stochastic_volatility, correlated_gaussian,
   diamonds; the same data (fixed seeds), priors and parameterisation for
   every engine, each written in the engine's own idiom
-  (``benchmarks/engines/``). All engines run in float64 with a diagonal mass
-  matrix (nutpie-low-rank: low-rank modified) and the model's target accept.
-- Engines: posteria, posteria-fisher (``adaptation="fisher"``; skipped while
-  ``pa.sample`` refuses it), numpyro (chains in parallel over XLA host
-  devices), blackjax (window adaptation + NUTS, chains in one ``jax.vmap``),
-  pymc (``pm.sample``, one process per CPU), nutpie, nutpie-low-rank. An
-  engine whose package is missing is skipped with a note.
+  (``benchmarks/engines/``; posteria, PyMC and nutpie share the PyMC-API
+  models of ``pymc_models.py``). All engines run in float64 with a diagonal mass matrix
+  (posteria-dense: dense; nutpie-low-rank: low-rank modified) and the
+  model's target accept.
+- Engines: posteria, posteria-fisher (``adaptation="fisher"``),
+  posteria-dense (``dense_mass=True``), numpyro (chains in parallel over XLA
+  host devices), blackjax (window adaptation + NUTS, chains in one
+  ``jax.vmap``), pymc (``pm.sample``, one process per CPU), nutpie,
+  nutpie-low-rank. An engine whose package is missing is skipped with a
+  note.
 - Each (engine, model) runs in its own fresh process
-  (``python -m benchmarks.worker``), one after another, never two at once.
+  (``python -m benchmarks.worker``), one after another, never two at once;
+  one that runs past ``--timeout`` is killed with every process it started
+  and recorded as an error.
   The worker fits twice: the first call's wall time includes building and
   compiling the model, the second (same model, next seed) reuses it.
   posteria's workers get a fresh, empty persistent compilation cache
@@ -42,19 +47,22 @@ How it measures
   process with a warm cache (:mod:`benchmarks.startup`).
 - Ratios: posteria / peer for ESS/s, peer / posteria for grads per ESS
   (above 1: posteria better). Agreement: each engine's posterior means
-  against posteria's, in units of combined Monte Carlo standard error.
+  against posteria's, in units of combined Monte Carlo standard error
+  (:data:`benchmarks.report.AGREEMENT_Z`).
 
 JSON fields: ``environment`` (date, cpu, cores, load average, python,
 platform, versions, git revision), ``settings``, ``engines`` (how each runs
 chains), ``runs`` (one record per engine and model: ``status``, ``note``,
 ``metrics``, ``calls``, ``parameters``, ``overhead``; see
 :func:`benchmarks.worker.run_one`), ``ratios``, ``agreement`` and
-``startup``.
+``startup`` (see :func:`benchmarks.startup.measure_startup`; ``{"error": ...}``
+when the probe failed or timed out).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -67,8 +75,8 @@ from benchmarks.data import MODELS
 from benchmarks.engines import ENGINES
 from benchmarks.environment import environment
 from benchmarks.report import agreement, markdown, ratios
-from benchmarks.startup import REPO_ROOT, measure_startup
-from benchmarks.worker import missing_packages
+from benchmarks.process import REPO_ROOT, run_module
+from benchmarks.startup import measure_startup
 
 QUICK_MODELS = ("linear_regression", "eight_schools")
 """Models of ``--quick`` unless ``--models`` says otherwise."""
@@ -82,6 +90,17 @@ def _names(text: str | None, known: dict, what: str) -> list[str]:
     if unknown:
         raise SystemExit(f"unknown {what}: {', '.join(unknown)} (choose from {', '.join(known)})")
     return names
+
+
+def missing_packages(engine: str) -> list[str]:
+    """The packages ``engine`` needs that cannot be imported here.
+
+    Examples
+    --------
+    >>> missing_packages("posteria")
+    []
+    """
+    return [name for name in ENGINES[engine].packages if importlib.util.find_spec(name) is None]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -108,11 +127,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed to each worker")
     parser.add_argument("--no-startup", action="store_true", help="skip posteria's start-up measurement")
     args = parser.parse_args(argv)
-    small = args.quick
-    args.draws = args.draws or (100 if small else 1000)
-    args.tune = args.tune if args.tune is not None else (100 if small else 1000)
-    args.chains = args.chains or (2 if small else 4)
-    args.models = _names(args.models if args.models or not small else ",".join(QUICK_MODELS), MODELS, "models")
+    if args.quick and args.models is None:
+        args.models = ",".join(QUICK_MODELS)
+    args.draws = args.draws or (100 if args.quick else 1000)
+    args.tune = args.tune if args.tune is not None else (100 if args.quick else 1000)
+    args.chains = args.chains or (2 if args.quick else 4)
+    args.models = _names(args.models, MODELS, "models")
     args.engines = _names(args.engines, ENGINES, "engines")
     return args
 
@@ -130,14 +150,12 @@ def run_worker(engine: str, model: str, args: argparse.Namespace) -> dict:
     base = {"engine": engine, "model": model, "chains_run": ENGINES[engine].chains_run}
     with tempfile.TemporaryDirectory(prefix="posteria-bench-") as tmp:
         out, cache = Path(tmp) / "record.json", Path(tmp) / "jax-cache"
-        command = [sys.executable, "-m", "benchmarks.worker", engine, model, "--draws", str(args.draws),
-                   "--tune", str(args.tune), "--chains", str(args.chains), "--seed", str(args.seed),
-                   "--out", str(out)]
+        command = ["benchmarks.worker", engine, model, "--draws", str(args.draws), "--tune", str(args.tune),
+                   "--chains", str(args.chains), "--seed", str(args.seed), "--out", str(out)]
         try:
-            completed = subprocess.run(command, cwd=REPO_ROOT, env=_worker_env(engine, str(cache)),
-                                       capture_output=True, text=True, timeout=args.timeout)
+            completed = run_module(command, env=_worker_env(engine, str(cache)), timeout=args.timeout)
         except subprocess.TimeoutExpired:
-            return {**base, "status": "error", "note": f"timed out after {args.timeout:g} s"}
+            return {**base, "status": "error", "note": f"timed out after {args.timeout:g} s (killed)"}
         if out.is_file():
             with open(out) as f:
                 return json.load(f)
@@ -165,11 +183,8 @@ def main(argv: list[str] | None = None) -> dict:
         "engines": {name: ENGINES[name].chains_run for name in args.engines},
         "runs": [], "ratios": [], "agreement": [], "startup": None,
     }
-    skipped: dict[str, str] = {}  # engine -> why (missing package or unsupported option: the same for every model)
-    for engine in args.engines:
-        missing = missing_packages(engine)
-        if missing:
-            skipped[engine] = f"not installed: {', '.join(missing)}"
+    skipped = {engine: f"not installed: {', '.join(missing)}"
+               for engine in args.engines if (missing := missing_packages(engine))}
     jobs = [(model, engine) for model in args.models for engine in args.engines]
     for index, (model, engine) in enumerate(jobs, start=1):
         started = time.perf_counter()
@@ -178,15 +193,16 @@ def main(argv: list[str] | None = None) -> dict:
                       "chains_run": ENGINES[engine].chains_run}
         else:
             record = run_worker(engine, model, args)
-            if record["status"] == "skipped":
-                skipped[engine] = record["note"]
         results["runs"].append(record)
         print(f"[{index}/{len(jobs)}] {engine} on {model}: {record['status']} "
               f"({time.perf_counter() - started:.0f} s) {record.get('note', '')[:200]}", file=sys.stderr, flush=True)
         _save(results, out_dir)
     if not args.no_startup and any(ENGINES[e].module == "posteria_engine" and e not in skipped for e in args.engines):
         print("posteria start-up: two processes ...", file=sys.stderr, flush=True)
-        results["startup"] = measure_startup(args.draws, args.tune, args.chains, args.seed, timeout=args.timeout)
+        try:
+            results["startup"] = measure_startup(args.draws, args.tune, args.chains, args.seed, timeout=args.timeout)
+        except (RuntimeError, subprocess.TimeoutExpired) as error:  # the report says so; the runs above stand
+            results["startup"] = {"error": f"{type(error).__name__}: {error}"}
     results["environment"]["load_average_after"] = environment()["load_average"]
     _save(results, out_dir)
     print((out_dir / "results.md").read_text())

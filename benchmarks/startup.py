@@ -12,14 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.process import run_module
 
 
 def _time_import_to_draws(draws: int, tune: int, chains: int, seed: int) -> dict[str, Any]:
@@ -29,10 +26,10 @@ def _time_import_to_draws(draws: int, tune: int, chains: int, seed: int) -> dict
     started = time.perf_counter()
     import posteria as pa
 
-    from benchmarks.engines.posteria_engine import BUILDERS
+    from benchmarks.engines.pymc_models import build_model
 
     imported = time.perf_counter()
-    idata = pa.sample(draws, tune=tune, chains=chains, seed=seed, model=BUILDERS["linear_regression"](data),
+    idata = pa.sample(draws, tune=tune, chains=chains, seed=seed, model=build_model(pa, "linear_regression", data),
                       target_accept=MODELS["linear_regression"].target_accept, progressbar=False,
                       on_divergence="ignore", compute_convergence_checks=False)
     finished = time.perf_counter()
@@ -52,6 +49,13 @@ def measure_startup(draws: int, tune: int, chains: int, seed: int = 1, timeout: 
         (the whole process, interpreter start included) and ``cache_dir``;
         ``cache_files`` left in the directory after both.
 
+    Raises
+    ------
+    RuntimeError
+        When a process fails (with the end of its stderr).
+    subprocess.TimeoutExpired
+        When a process runs past ``timeout`` seconds (it is killed).
+
     Examples
     --------
     >>> out = measure_startup(draws=20, tune=20, chains=1)
@@ -64,11 +68,11 @@ def measure_startup(draws: int, tune: int, chains: int, seed: int = 1, timeout: 
         runs = []
         for _ in range(2):
             started = time.perf_counter()
-            completed = subprocess.run(
-                [sys.executable, "-m", "benchmarks.startup", "--draws", str(draws), "--tune", str(tune),
-                 "--chains", str(chains), "--seed", str(seed)],
-                cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=True,
-            )
+            completed = run_module(["benchmarks.startup", "--draws", str(draws), "--tune", str(tune),
+                                    "--chains", str(chains), "--seed", str(seed)], env=env, timeout=timeout)
+            if completed.returncode != 0:
+                raise RuntimeError(f"start-up probe exited with {completed.returncode}: "
+                                   f"{completed.stderr.strip()[-1500:]}")
             result = json.loads(completed.stdout.strip().splitlines()[-1])
             result["process_s"] = time.perf_counter() - started
             runs.append(result)

@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import time
 import traceback
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 from benchmarks.data import MODELS, model_data
-from benchmarks.engines import ENGINES, EngineUnavailable
-
-
-def missing_packages(engine: str) -> list[str]:
-    """The packages ``engine`` needs that cannot be imported here.
-
-    Examples
-    --------
-    >>> missing_packages("posteria")
-    []
-    """
-    return [name for name in ENGINES[engine].packages if importlib.util.find_spec(name) is None]
+from benchmarks.engines import ENGINES, Fit
+from benchmarks.metrics import summarize
 
 
 def _call_record(summary: dict, wall_s: float, extra: dict) -> dict:
@@ -50,18 +39,33 @@ def _headline(first: dict, second: dict) -> dict:
     return metrics
 
 
+def make_engine_fitter(engine: str, model: str, *, draws: int, tune: int, chains: int) -> Callable[[int], Fit]:
+    """``engine``'s fitter for ``model``: the engine's options (``ENGINES``) and the model's target accept.
+
+    Examples
+    --------
+    >>> fitter = make_engine_fitter("posteria-dense", "eight_schools", draws=20, tune=20, chains=1)
+    >>> fitter.sample_kwargs["dense_mass"], fitter.sample_kwargs["target_accept"]
+    (True, 0.95)
+    """
+    spec = ENGINES[engine]
+    module = importlib.import_module(f"benchmarks.engines.{spec.module}")
+    return module.make_fitter(model, model_data(model), draws=draws, tune=tune, chains=chains,
+                              target_accept=MODELS[model].target_accept, **spec.options)
+
+
 def run_one(engine: str, model: str, *, draws: int, tune: int, chains: int, seed: int) -> dict[str, Any]:
     """Fit ``model`` with ``engine`` twice and summarise both fits.
 
     Returns
     -------
     dict
-        ``engine``, ``model``, ``status`` (``ok``, ``skipped`` or ``error``),
-        ``note``, ``chains_run``; when ok also ``metrics`` (the headline
-        numbers), ``calls`` (both calls in full: ESS, R-hat, divergences,
-        gradients, ``wall_s``, ``ess_per_s``, engine extras), ``parameters``
-        (per scalar mean, sd, MCSE and ESS of the second fit) and, for
-        posteria engines, ``overhead`` (see :mod:`benchmarks.overhead`).
+        ``engine``, ``model``, ``status`` (``ok``), ``note``, ``chains_run``,
+        ``metrics`` (the headline numbers), ``calls`` (both calls in full:
+        ESS, R-hat, divergences, gradients, ``wall_s``, ``ess_per_s``,
+        engine extras), ``parameters`` (per scalar mean, sd, MCSE and ESS of
+        the second fit) and, for posteria engines, ``overhead`` (see
+        :mod:`benchmarks.overhead`).
 
     Examples
     --------
@@ -70,28 +74,16 @@ def run_one(engine: str, model: str, *, draws: int, tune: int, chains: int, seed
     ('ok', ['compile_s', 'ess_per_s_first', 'ess_per_s_second'])
     """
     spec = ENGINES[engine]
-    record: dict[str, Any] = {"engine": engine, "model": model, "status": "ok", "note": "",
-                              "chains_run": spec.chains_run}
-    missing = missing_packages(engine)
-    if missing:
-        return {**record, "status": "skipped", "note": f"not installed: {', '.join(missing)}"}
-    from benchmarks.metrics import summarize
-
-    module = importlib.import_module(f"benchmarks.engines.{spec.module}")
-    data = model_data(model)
-    fitter = module.make_fitter(model, data, draws=draws, tune=tune, chains=chains,
-                                target_accept=MODELS[model].target_accept, **spec.options)
+    fitter = make_engine_fitter(engine, model, draws=draws, tune=tune, chains=chains)
     calls, summaries = [], []
-    try:
-        for call_seed in (seed, seed + 1):
-            started = time.perf_counter()
-            fit = fitter(call_seed)
-            wall_s = time.perf_counter() - started
-            summaries.append(summarize(fit))
-            calls.append(_call_record(summaries[-1], wall_s, fit.extra))
-    except EngineUnavailable as error:
-        return {**record, "status": "skipped", "note": str(error)}
-    record.update(metrics=_headline(*calls), calls=calls, parameters=summaries[-1]["parameters"])
+    for call_seed in (seed, seed + 1):
+        started = time.perf_counter()
+        fit = fitter(call_seed)
+        wall_s = time.perf_counter() - started
+        summaries.append(summarize(fit))
+        calls.append(_call_record(summaries[-1], wall_s, fit.extra))
+    record = {"engine": engine, "model": model, "status": "ok", "note": "", "chains_run": spec.chains_run,
+              "metrics": _headline(*calls), "calls": calls, "parameters": summaries[-1]["parameters"]}
     if spec.module == "posteria_engine":
         from benchmarks.overhead import sampler_overhead
 

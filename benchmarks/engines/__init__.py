@@ -1,5 +1,8 @@
 """The engines: one module per library, each with the suite's models in that library's idiom.
 
+posteria, PyMC and nutpie share one set of models written in PyMC's API
+(:mod:`benchmarks.engines.pymc_models`); NumPyro and BlackJAX have their own.
+
 Every engine module has ``make_fitter(model_name, data, *, draws, tune,
 chains, target_accept, **options)``, which returns a callable
 ``fitter(seed) -> Fit``. The first call builds and compiles the model; later
@@ -35,10 +38,6 @@ class Fit(NamedTuple):
     num_steps: np.ndarray
     is_divergent: np.ndarray
     extra: dict[str, Any]
-
-
-class EngineUnavailable(RuntimeError):
-    """The engine cannot run here (a package is missing, or an option is not supported yet)."""
 
 
 class EngineSpec(NamedTuple):

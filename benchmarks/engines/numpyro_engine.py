@@ -1,8 +1,9 @@
 """The suite in NumPyro (``MCMC(NUTS(model))``, float64, chains in parallel over XLA host devices).
 
 NumPyro runs chains in parallel only on several XLA devices, which on a CPU
-must be asked for before JAX starts (``numpyro.set_host_device_count``); the
-worker process imports this module first, so the request takes effect.
+must be asked for before JAX starts its backend
+(``numpyro.set_host_device_count``); nothing in the worker process creates a
+JAX array before :func:`make_fitter` asks, so the request takes effect.
 NumPyro's default is float32; the suite runs every engine in float64.
 ``MCMC.run`` with ``chain_method="parallel"`` traces and compiles again on
 every call (it ``pmap``s a new partial function each time), so NumPyro's
@@ -13,16 +14,18 @@ from __future__ import annotations
 
 from typing import Callable
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import numpyro
+import numpyro.distributions as dist
+from numpyro.infer import MCMC, NUTS
 
 from benchmarks.data import MODELS
 from benchmarks.engines import Fit
 
 
 def _linear_regression(X, y):
-    import numpyro.distributions as dist
-
     alpha = numpyro.sample("alpha", dist.Normal(0, 10))
     beta = numpyro.sample("beta", dist.Normal(0, 10).expand([X.shape[1]]))
     sigma = numpyro.sample("sigma", dist.HalfNormal(1))
@@ -30,16 +33,12 @@ def _linear_regression(X, y):
 
 
 def _logistic_regression(X, y):
-    import numpyro.distributions as dist
-
     alpha = numpyro.sample("alpha", dist.Normal(0, 5))
     beta = numpyro.sample("beta", dist.Normal(0, 5).expand([X.shape[1]]))
     numpyro.sample("y", dist.Bernoulli(logits=alpha + X @ beta), obs=y)
 
 
 def _eight_schools(y, sigma):
-    import numpyro.distributions as dist
-
     mu = numpyro.sample("mu", dist.Normal(0, 5))
     tau = numpyro.sample("tau", dist.HalfCauchy(5))
     theta_trans = numpyro.sample("theta_trans", dist.Normal(0, 1).expand([y.shape[0]]))
@@ -47,8 +46,6 @@ def _eight_schools(y, sigma):
 
 
 def _hierarchical(group, x, y, num_groups):
-    import numpyro.distributions as dist
-
     mu_a = numpyro.sample("mu_a", dist.Normal(0, 10))
     sigma_a = numpyro.sample("sigma_a", dist.HalfNormal(1))
     a_offset = numpyro.sample("a_offset", dist.Normal(0, 1).expand([num_groups]))
@@ -59,9 +56,6 @@ def _hierarchical(group, x, y, num_groups):
 
 
 def _stochastic_volatility(returns):
-    import jax.numpy as jnp
-    import numpyro.distributions as dist
-
     h0 = numpyro.sample("h0", dist.Normal(0, 10))
     sigma = numpyro.sample("sigma", dist.Exponential(10))
     nu = numpyro.sample("nu", dist.Exponential(0.1))
@@ -71,15 +65,10 @@ def _stochastic_volatility(returns):
 
 
 def _correlated_gaussian(chol):
-    import jax.numpy as jnp
-    import numpyro.distributions as dist
-
     numpyro.sample("x", dist.MultivariateNormal(jnp.zeros(chol.shape[0]), scale_tril=chol))
 
 
 def _diamonds(Xc, Y):
-    import numpyro.distributions as dist
-
     b = numpyro.sample("b", dist.Normal(0, 1).expand([Xc.shape[1]]))
     intercept = numpyro.sample("Intercept", dist.StudentT(3, 8, 10))
     sigma = numpyro.sample("sigma", dist.FoldedDistribution(dist.StudentT(3, 0, 10)))  # HalfStudentT(3, 10)
@@ -99,8 +88,6 @@ MODELS_FN: dict[str, Callable] = {
 
 
 def _model_kwargs(model_name: str, data: dict) -> dict:
-    import jax.numpy as jnp
-
     kwargs = {key: jnp.asarray(value) for key, value in data.items()}
     if model_name == "hierarchical":
         kwargs["num_groups"] = int(data["group"].max()) + 1
@@ -120,11 +107,8 @@ def make_fitter(model_name: str, data: dict, *, draws: int, tune: int, chains: i
     >>> fit.draws["theta_trans"].shape, fit.num_steps.shape
     ((1, 20, 8), (1, 20))
     """
-    numpyro.set_host_device_count(chains)
+    numpyro.set_host_device_count(chains)  # before JAX starts its backend (importing JAX does not)
     numpyro.enable_x64()
-    import jax
-    from numpyro.infer import MCMC, NUTS
-
     kernel = NUTS(MODELS_FN[model_name], target_accept_prob=target_accept)
     mcmc = MCMC(kernel, num_warmup=tune, num_samples=draws, num_chains=chains,
                 chain_method="parallel" if jax.local_device_count() >= chains else "sequential",
