@@ -6,7 +6,6 @@ every piece is a pure ``(init, update, final)`` triple that runs under
 """
 
 from posteria.adaptation.fisher import (
-    DrawGradMoments,
     FisherAdaptationState,
     fisher_adaptation_steps,
     fisher_low_rank_adaptation_steps,
@@ -41,7 +40,6 @@ Fisher-divergence minimiser; ``"fisher_low_rank"`` ignores it (its metric is alw
 __all__ = [
     "ADAPTATIONS",
     "DrawGradBuffer",
-    "DrawGradMoments",
     "DualAveragingState",
     "FisherAdaptationState",
     "FisherSchedule",

@@ -25,52 +25,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array
 
-from posteria.adaptation.fisher_dense import buffer_add, buffer_init, buffer_switch, fisher_dense_metric
+from posteria.adaptation.fisher_dense import (
+    VARIANCE_BOUNDS,
+    buffer_add,
+    buffer_init,
+    buffer_switch,
+    fisher_dense_metric,
+)
 from posteria.adaptation.fisher_schedule import FisherSchedule, build_fisher_schedule, foreground_capacity
+from posteria.adaptation.mass_matrix import mass_matrix_adaptation
 from posteria.adaptation.step_size import DualAveragingState, dual_averaging, find_reasonable_step_size
 from posteria.mcmc import nuts
 
-__all__ = ["DrawGradMoments", "FisherAdaptationState", "fisher_adaptation_steps", "fisher_low_rank_adaptation_steps"]
-
-VARIANCE_BOUNDS = (1e-10, 1e10)
-"""Clip of every diagonal variance estimate (the initial one included)."""
-
-
-class DrawGradMoments(NamedTuple):
-    """Running means and sums of squared deviations of draws and gradients (Welford).
-
-    Attributes
-    ----------
-    position_mean, position_m2, gradient_mean, gradient_m2
-        Shape ``(d,)`` each.
-    num_samples
-        Number of draws added.
-    """
-
-    position_mean: Array
-    position_m2: Array
-    gradient_mean: Array
-    gradient_m2: Array
-    num_samples: Array
-
-
-def _moments_init(position: Array, gradient: Array) -> DrawGradMoments:
-    zeros = jnp.zeros_like(position)
-    return DrawGradMoments(position, zeros, gradient, zeros, jnp.ones((), jnp.int32))
-
-
-def _moments_add(moments: DrawGradMoments, position: Array, gradient: Array) -> DrawGradMoments:
-    num_samples = moments.num_samples + 1
-    n = num_samples.astype(position.dtype)
-    delta_x, delta_g = position - moments.position_mean, gradient - moments.gradient_mean
-    position_mean, gradient_mean = moments.position_mean + delta_x / n, moments.gradient_mean + delta_g / n
-    return DrawGradMoments(
-        position_mean,
-        moments.position_m2 + delta_x * (position - position_mean),
-        gradient_mean,
-        moments.gradient_m2 + delta_g * (gradient - gradient_mean),
-        num_samples,
-    )
+__all__ = ["FisherAdaptationState", "fisher_adaptation_steps", "fisher_low_rank_adaptation_steps"]
 
 
 def _gradient_metric(gradient: Array) -> Array:
@@ -79,45 +46,60 @@ def _gradient_metric(gradient: Array) -> Array:
     return jnp.where(jnp.isfinite(variance) & (gradient != 0), variance, 1.0)
 
 
+def _select(flag: Array, new: Any, old: Any) -> Any:
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(flag, a, b), new, old)
+
+
 class _Estimator(NamedTuple):
-    """How one kind of metric is estimated: ``init``, ``add``, ``switch``, ``metric`` and when to recompute."""
+    """How one kind of metric is estimated.
+
+    ``init(position, gradient) -> (estimator, first metric)``; ``add(estimator,
+    step, position, gradient, is_good)`` and ``switch(estimator, step,
+    is_switch)`` run every step and are cheap (masked, no ``lax.cond``);
+    ``metric(estimator, previous) -> (metric, is_changed)`` runs under
+    ``lax.cond`` only at the steps flagged in ``is_update``.
+    """
 
     init: Callable[[Array, Array], tuple[Any, Array]]
     add: Callable[[Any, Array, Array, Array, Array], Any]
-    switch: Callable[[Any, Array], Any]
-    metric: Callable[[Any], tuple[Array, Array]]  # (candidate metric, where it is valid: same shape)
+    switch: Callable[[Any, Array, Array], Any]
+    metric: Callable[[Any, Array], tuple[Array, Array]]
     is_update: np.ndarray
 
 
 def _diagonal_estimator(schedule: FisherSchedule) -> _Estimator:
-    """Foreground/background moments; the diagonal metric recomputed after every metric step."""
+    """Foreground and background Welford moments of ``(x, g)``; the metric recomputed after every metric step.
+
+    nutpie recomputes the diagonal after every draw (``mass_matrix_update_freq=1``);
+    it costs ``O(d)``, as much as adding the draw.
+    """
+    welford_init, welford_update, _ = mass_matrix_adaptation()
 
     def init(position, gradient):
-        moments = _moments_init(position, gradient)
+        draw_grad = jnp.concatenate([position, gradient])
+        moments = welford_update(welford_init(draw_grad), draw_grad)
         return (moments, moments), _gradient_metric(gradient)
 
     def add(estimators, step, position, gradient, is_good):
-        return jax.tree_util.tree_map(
-            lambda new, old: jnp.where(is_good, new, old),
-            tuple(_moments_add(m, position, gradient) for m in estimators),
-            estimators,
-        )
+        draw_grad = jnp.concatenate([position, gradient])
+        return _select(is_good, tuple(welford_update(moments, draw_grad) for moments in estimators), estimators)
 
-    def switch(estimators, step):
+    def switch(estimators, step, is_switch):
         background = estimators[1]
-        return background, jax.tree_util.tree_map(jnp.zeros_like, background)
+        return _select(is_switch, (background, welford_init(background.mean)), estimators)
 
-    def metric(estimators):
+    def metric(estimators, previous):
         foreground = estimators[0]
-        variance = jnp.sqrt(foreground.position_m2 / foreground.gradient_m2)
+        num_dimensions = previous.shape[0]
+        variance = jnp.sqrt(foreground.m2[:num_dimensions] / foreground.m2[num_dimensions:])
         is_valid = jnp.isfinite(variance) & (variance > 0) & (foreground.num_samples >= 3)
-        return jnp.clip(variance, *VARIANCE_BOUNDS), is_valid
+        return jnp.where(is_valid, jnp.clip(variance, *VARIANCE_BOUNDS), previous), jnp.any(is_valid)
 
     return _Estimator(init, add, switch, metric, schedule.is_mass_matrix_window)
 
 
 def _dense_estimator(schedule: FisherSchedule, eigenvalue_cutoff: float) -> _Estimator:
-    """A ring buffer of the foreground draws; the dense metric recomputed at each switch and at the end."""
+    """A ring buffer of the foreground draws; the ``O(d^3)`` metric recomputed at each switch and at the end."""
     capacity = foreground_capacity(schedule)
     mass_matrix_steps = np.flatnonzero(schedule.is_mass_matrix_window)
     is_update = schedule.is_switch.copy()
@@ -127,14 +109,13 @@ def _dense_estimator(schedule: FisherSchedule, eigenvalue_cutoff: float) -> _Est
     def init(position, gradient):
         return buffer_init(position, gradient, capacity), jnp.diag(_gradient_metric(gradient))
 
-    def metric(buffer):
+    def metric(buffer, previous):
         weights = buffer.steps >= buffer.foreground_start
         inverse_mass_matrix = fisher_dense_metric(
-            buffer.positions, buffer.gradients, weights, eigenvalue_cutoff=eigenvalue_cutoff,
-            variance_bounds=VARIANCE_BOUNDS,
+            buffer.positions, buffer.gradients, weights, eigenvalue_cutoff=eigenvalue_cutoff
         )
         is_valid = jnp.all(jnp.isfinite(inverse_mass_matrix)) & (jnp.sum(weights) >= 3)
-        return inverse_mass_matrix, jnp.broadcast_to(is_valid, inverse_mass_matrix.shape)
+        return jnp.where(is_valid, inverse_mass_matrix, previous), is_valid
 
     return _Estimator(init, buffer_add, buffer_switch, metric, is_update)
 
@@ -148,13 +129,17 @@ class FisherAdaptationState(NamedTuple):
         Step-size adaptation; ``exp(dual_averaging.log_step_size)`` is the
         step size of the next warmup transition.
     estimator
-        Foreground and background estimators (moments for a diagonal metric,
-        a :class:`~posteria.adaptation.fisher_dense.DrawGradBuffer` for a dense or low-rank one).
+        Foreground and background estimators: two
+        :class:`~posteria.adaptation.mass_matrix.WelfordState` of the
+        concatenated draw and gradient for a diagonal metric, a
+        :class:`~posteria.adaptation.fisher_dense.DrawGradBuffer` for a dense or low-rank one.
     inverse_mass_matrix
         Metric of the next transition, 1-D (diagonal) or 2-D.
     is_initial_metric
         Whether the metric is still the first guess from the initial gradient
-        (the step size is searched again when it first changes).
+        (the step size is searched again when it first changes). Not a
+        function of the step: which step first changes the metric depends on
+        divergences and on degenerate estimates.
     """
 
     dual_averaging: DualAveragingState
@@ -163,8 +148,13 @@ class FisherAdaptationState(NamedTuple):
     is_initial_metric: Array
 
 
-def _fisher_steps(logdensity_fn, target_accept, initial_step_size, schedule, estimator):
-    """``(init, update, parameters)`` of the Fisher warmup around one estimator."""
+def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, schedule, eigenvalue_cutoff):
+    """``(init, update, parameters)`` of the Fisher warmup; ``eigenvalue_cutoff=None`` for a diagonal metric."""
+    schedule = build_fisher_schedule(num_warmup) if schedule is None else schedule
+    if eigenvalue_cutoff is None:
+        estimator = _diagonal_estimator(schedule)
+    else:
+        estimator = _dense_estimator(schedule, eigenvalue_cutoff)
     is_mass_matrix_window = jnp.asarray(schedule.is_mass_matrix_window)
     is_switch = jnp.asarray(schedule.is_switch)
     is_update = jnp.asarray(estimator.is_update)
@@ -176,40 +166,37 @@ def _fisher_steps(logdensity_fn, target_accept, initial_step_size, schedule, est
         step_size = find_reasonable_step_size(rng_key, state, logdensity_fn, initial_step_size, inverse_mass_matrix)
         return state, FisherAdaptationState(step_size_init(step_size), estimators, inverse_mass_matrix, jnp.array(True))
 
-    def learn_metric(step_index, state, info, adaptation):
-        is_good = ~info.is_divergent & jnp.isfinite(state.logdensity) & jnp.all(jnp.isfinite(state.logdensity_grad))
-        estimators = estimator.add(adaptation.estimator, step_index, state.position, state.logdensity_grad, is_good)
-        estimators = jax.lax.cond(is_switch[step_index], estimator.switch, lambda e, _: e, estimators, step_index)
-        old = adaptation.inverse_mass_matrix
-        inverse_mass_matrix, is_valid = jax.lax.cond(
-            is_update[step_index], estimator.metric, lambda _: (old, jnp.zeros(old.shape, bool)), estimators
-        )
-        inverse_mass_matrix = jnp.where(is_valid, inverse_mass_matrix, old)
-        return adaptation._replace(estimator=estimators, inverse_mass_matrix=inverse_mass_matrix), jnp.any(is_valid)
-
     def update(step_index, rng_key, state, adaptation, info) -> FisherAdaptationState:
-        adaptation, is_changed = jax.lax.cond(
-            is_mass_matrix_window[step_index],
-            learn_metric,
-            lambda _, __, ___, adaptation: (adaptation, jnp.array(False)),
-            step_index, state, info, adaptation,
+        is_good = (
+            is_mass_matrix_window[step_index]
+            & ~info.is_divergent
+            & jnp.isfinite(state.logdensity)
+            & jnp.all(jnp.isfinite(state.logdensity_grad))
         )
-        is_first_change = is_changed & adaptation.is_initial_metric
+        estimators = estimator.add(adaptation.estimator, step_index, state.position, state.logdensity_grad, is_good)
+        estimators = estimator.switch(estimators, step_index, is_switch[step_index])
+        inverse_mass_matrix, is_changed = jax.lax.cond(
+            is_update[step_index],
+            estimator.metric,
+            lambda _, previous: (previous, jnp.array(False)),
+            estimators,
+            adaptation.inverse_mass_matrix,
+        )
 
         def restart(dual_averaging_state):
             step_size = find_reasonable_step_size(
-                rng_key, state, logdensity_fn, jnp.exp(dual_averaging_state.log_step_size), adaptation.inverse_mass_matrix
+                rng_key, state, logdensity_fn, jnp.exp(dual_averaging_state.log_step_size), inverse_mass_matrix
             )
             return step_size_init(step_size)
 
         dual_averaging_state = jax.lax.cond(
-            is_first_change,
+            is_changed & adaptation.is_initial_metric,
             restart,
             lambda dual_averaging_state: step_size_update(dual_averaging_state, info.acceptance_rate),
             adaptation.dual_averaging,
         )
-        return adaptation._replace(
-            dual_averaging=dual_averaging_state, is_initial_metric=adaptation.is_initial_metric & ~is_changed
+        return FisherAdaptationState(
+            dual_averaging_state, estimators, inverse_mass_matrix, adaptation.is_initial_metric & ~is_changed
         )
 
     def parameters(adaptation: FisherAdaptationState, is_warmup) -> tuple[Array, Array]:
@@ -277,9 +264,9 @@ def fisher_adaptation_steps(
     >>> parameters(adaptation, is_warmup=True)[1]
     Array([1., 1., 1.], dtype=float64)
     """
-    schedule = build_fisher_schedule(num_warmup) if schedule is None else schedule
-    estimator = _dense_estimator(schedule, 1.0) if dense_mass else _diagonal_estimator(schedule)
-    return _fisher_steps(logdensity_fn, target_accept, initial_step_size, schedule, estimator)
+    return _fisher_steps(
+        logdensity_fn, num_warmup, target_accept, initial_step_size, schedule, 1.0 if dense_mass else None
+    )
 
 
 def fisher_low_rank_adaptation_steps(
@@ -335,7 +322,4 @@ def fisher_low_rank_adaptation_steps(
     (3, 3)
     """
     del dense_mass
-    schedule = build_fisher_schedule(num_warmup) if schedule is None else schedule
-    return _fisher_steps(
-        logdensity_fn, target_accept, initial_step_size, schedule, _dense_estimator(schedule, eigenvalue_cutoff)
-    )
+    return _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, schedule, eigenvalue_cutoff)

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 
-__all__ = ["DrawGradBuffer", "buffer_add", "buffer_init", "buffer_switch", "fisher_dense_metric"]
+__all__ = ["VARIANCE_BOUNDS", "DrawGradBuffer", "buffer_add", "buffer_init", "buffer_switch", "fisher_dense_metric"]
+
+VARIANCE_BOUNDS = (1e-10, 1e10)
+"""Clip of every diagonal Fisher estimate ``sqrt(Var(x_i) / Var(g_i))`` (the initial one included)."""
 
 _EMPTY = -(2**30)
 
@@ -109,8 +113,24 @@ def buffer_add(buffer: DrawGradBuffer, step: Array, position: Array, gradient: A
     )
 
 
-def buffer_switch(buffer: DrawGradBuffer, step: Array) -> DrawGradBuffer:
-    """The background window becomes the foreground; a new background starts after ``step``.
+def buffer_switch(buffer: DrawGradBuffer, step: Array, is_switch: Array | bool = True) -> DrawGradBuffer:
+    """If ``is_switch``, the background window becomes the foreground and a new background starts after ``step``.
+
+    Only the two window starts change (no draw is moved), so the flag is
+    applied with ``jnp.where`` and the buffer is never copied.
+
+    Parameters
+    ----------
+    buffer
+        The buffer.
+    step
+        Warmup step index of the draw just added (a traced int).
+    is_switch
+        Whether to switch (a traced bool); ``False`` returns the buffer unchanged.
+
+    Returns
+    -------
+    DrawGradBuffer
 
     Examples
     --------
@@ -118,22 +138,28 @@ def buffer_switch(buffer: DrawGradBuffer, step: Array) -> DrawGradBuffer:
     >>> buffer = buffer_switch(buffer_init(jnp.zeros(1), jnp.zeros(1), capacity=2), 9)
     >>> int(buffer.foreground_start), int(buffer.background_start)
     (-1, 10)
+    >>> int(buffer_switch(buffer, 20, is_switch=False).background_start)
+    10
     """
     return buffer._replace(
-        foreground_start=buffer.background_start, background_start=jnp.asarray(step, jnp.int32) + 1
+        foreground_start=jnp.where(is_switch, buffer.background_start, buffer.foreground_start),
+        background_start=jnp.where(is_switch, jnp.asarray(step, jnp.int32) + 1, buffer.background_start),
     )
 
 
 def _spd_geometric_mean(draw_covariance: Array, gradient_covariance: Array) -> Array:
-    """The SPD matrix ``A`` with ``A @ gradient_covariance @ A = draw_covariance``."""
-    values, vectors = jnp.linalg.eigh(gradient_covariance)
-    root = jnp.sqrt(jnp.maximum(values, jnp.finfo(values.dtype).tiny))
-    half = (vectors * root) @ vectors.T
-    inverse_half = (vectors / root) @ vectors.T
-    middle = half @ draw_covariance @ half
-    middle_values, middle_vectors = jnp.linalg.eigh(0.5 * (middle + middle.T))
-    middle_half = (middle_vectors * jnp.sqrt(jnp.maximum(middle_values, 0.0))) @ middle_vectors.T
-    return inverse_half @ middle_half @ inverse_half
+    """The SPD matrix ``A`` with ``A @ gradient_covariance @ A = draw_covariance``.
+
+    With ``gradient_covariance = L L^T``, ``A = L^-T (L^T C_x L)^(1/2) L^-1``:
+    one Cholesky factor and one eigendecomposition (NaN if ``gradient_covariance``
+    is singular; the caller regularises it).
+    """
+    lower = jnp.linalg.cholesky(gradient_covariance)
+    middle = lower.T @ draw_covariance @ lower
+    values, vectors = jnp.linalg.eigh(0.5 * (middle + middle.T))
+    root = (vectors * jnp.sqrt(jnp.maximum(values, 0.0))) @ vectors.T
+    left = jax.scipy.linalg.solve_triangular(lower, root, lower=True, trans=1)  # L^-T root
+    return jax.scipy.linalg.solve_triangular(lower, left.T, lower=True, trans=1)  # L^-T root L^-1 (symmetric)
 
 
 def fisher_dense_metric(
@@ -143,7 +169,7 @@ def fisher_dense_metric(
     *,
     regularization: float = 1e-3,
     eigenvalue_cutoff: float = 1.0,
-    variance_bounds: tuple[float, float] = (1e-10, 1e10),
+    variance_bounds: tuple[float, float] = VARIANCE_BOUNDS,
 ) -> Array:
     """Dense inverse mass matrix minimising the sample Fisher divergence, optionally low-rank.
 
@@ -155,7 +181,8 @@ def fisher_dense_metric(
     ``[1 / eigenvalue_cutoff, eigenvalue_cutoff]`` are set to 1, so the
     result is ``S (I + U (Lambda - I) U^T) S`` with ``S = diag(s)``: the
     diagonal metric plus a low-rank correction along the directions where it
-    is most wrong. ``eigenvalue_cutoff=1`` keeps all of them (a dense metric).
+    is most wrong. ``eigenvalue_cutoff=1`` keeps all of them (a dense metric;
+    the eigendecomposition of ``A`` is then skipped).
     When ``d`` exceeds twice the number of draws the eigenproblem is solved
     in the span of the draws and gradients (``2n`` dimensions), so the cost
     is ``O(d n^2)`` there.
@@ -168,9 +195,11 @@ def fisher_dense_metric(
         0/1 weight of each row, shape ``(n,)``: rows of weight 0 are ignored.
     regularization
         Added to the diagonal of both rescaled covariances; directions no draw
-        explores get eigenvalue 1 (the diagonal metric).
+        explores get eigenvalue 1 (the diagonal metric). With 0 the gradients'
+        covariance must be non-singular (else the result is NaN).
     eigenvalue_cutoff
-        Eigenvalues between ``1 / eigenvalue_cutoff`` and ``eigenvalue_cutoff`` are set to 1.
+        Eigenvalues between ``1 / eigenvalue_cutoff`` and ``eigenvalue_cutoff`` are set to 1
+        (a Python float: it decides at trace time whether to decompose ``A``).
     variance_bounds
         Clip of the diagonal estimate ``s_i^2``.
 
@@ -212,13 +241,17 @@ def fisher_dense_metric(
         basis, _ = jnp.linalg.qr(jnp.concatenate([draws.T, grads.T], axis=1))
         draws, grads = draws @ basis, grads @ basis
     identity = jnp.eye(draws.shape[1], dtype=draws.dtype)
-    metric = _spd_geometric_mean(draws.T @ draws + regularization * identity, grads.T @ grads + regularization * identity)
-    values, vectors = jnp.linalg.eigh(0.5 * (metric + metric.T))
-    is_kept = (values > eigenvalue_cutoff) | (values < 1.0 / eigenvalue_cutoff)
-    values = jnp.where(is_kept, values, 1.0)
+    metric = _spd_geometric_mean(
+        draws.T @ draws + regularization * identity, grads.T @ grads + regularization * identity
+    )
+    correction = metric - identity
+    if eigenvalue_cutoff != 1.0:  # static: with cutoff 1 every eigenvalue is kept
+        values, vectors = jnp.linalg.eigh(0.5 * (metric + metric.T))
+        is_kept = (values > eigenvalue_cutoff) | (values < 1.0 / eigenvalue_cutoff)
+        correction = (vectors * jnp.where(is_kept, values - 1.0, 0.0)) @ vectors.T
     if num_dimensions > 2 * num_draws:
-        vectors = basis @ vectors
-    inner = jnp.eye(num_dimensions, dtype=draws.dtype) + (vectors * (values - 1.0)) @ vectors.T
+        correction = basis @ correction @ basis.T
+    inner = jnp.eye(num_dimensions, dtype=draws.dtype) + correction
     inverse_mass_matrix = scale[:, None] * inner * scale[None, :]
     inverse_mass_matrix = 0.5 * (inverse_mass_matrix + inverse_mass_matrix.T)
     return jnp.where(count >= 2, inverse_mass_matrix, jnp.nan)

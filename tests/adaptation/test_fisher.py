@@ -55,9 +55,10 @@ def test_ring_buffer_always_holds_the_whole_foreground(num_warmup):
     def one_step(buffer, step):
         value = jnp.full(1, step, dtype=float)
         buffer = buffer_add(buffer, step, value, -value, True)
-        buffer = jax.lax.cond(jnp.asarray(schedule.is_switch)[step], buffer_switch, lambda b, _: b, buffer, step)
+        buffer = buffer_switch(buffer, step, jnp.asarray(schedule.is_switch)[step])
         is_foreground = buffer.steps >= buffer.foreground_start
-        return buffer, (buffer.foreground_start, jnp.sum(is_foreground), jnp.sum(jnp.where(is_foreground, buffer.positions[:, 0], 0.0)))
+        foreground_sum = jnp.sum(jnp.where(is_foreground, buffer.positions[:, 0], 0.0))
+        return buffer, (buffer.foreground_start, jnp.sum(is_foreground), foreground_sum)
 
     _, (starts, counts, sums) = jax.lax.scan(one_step, buffer_init(jnp.full(1, -1.0), jnp.ones(1), capacity), steps)
     starts, counts, sums = map(np.asarray, (starts, counts, sums))
@@ -117,6 +118,19 @@ def test_low_rank_metric_in_the_span_of_few_draws_ignores_weightless_rows():
     assert abs(vector @ direction) / np.linalg.norm(vector) > 0.7
 
 
+@pytest.mark.parametrize("num_draws", [40, 10])  # full space, and the span of 10 draws in 30-D
+def test_dense_shortcut_equals_keeping_every_eigenvalue(num_draws):
+    # eigenvalue_cutoff=1 skips the eigendecomposition of A; a cutoff a hair
+    # above 1 goes through it and keeps every eigenvalue: the same matrix.
+    rng = np.random.default_rng(4)
+    q, _ = np.linalg.qr(rng.normal(size=(30, 30)))
+    x, g = _gaussian_draws((q * np.logspace(-1, 2, 30)) @ q.T, num_draws)
+    weights = np.r_[np.ones(num_draws - 2), np.zeros(2)]
+    shortcut = np.asarray(fisher_dense_metric(x, g, weights, eigenvalue_cutoff=1.0))
+    decomposed = np.asarray(fisher_dense_metric(x, g, weights, eigenvalue_cutoff=1.0 + 1e-12))
+    np.testing.assert_allclose(shortcut, decomposed, rtol=1e-8, atol=1e-10 * np.abs(shortcut).max())
+
+
 @functools.partial(jax.jit, static_argnames=("adaptation", "num_warmup", "dense_mass"))
 def _warmup(rng_key, covariance, start, adaptation, num_warmup, dense_mass=False):
     """The warmup as pa.sample's chain program runs it: one scan, update only inside warmup."""
@@ -159,9 +173,13 @@ def test_diagonal_fisher_recovers_known_scales_exactly():
     assert 0.3 < float(step_size) < 2.0
 
 
-@functools.partial(jax.jit, static_argnames=("adaptation", "num_warmup", "dense_mass"))
-def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_mass=False):
-    """The adaptation fed exact Gaussian draws in place of NUTS transitions (every 7th one divergent)."""
+@functools.partial(jax.jit, static_argnames=("adaptation", "num_warmup", "dense_mass", "divergent_scale"))
+def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_mass=False, divergent_scale=1.0):
+    """The adaptation fed exact Gaussian draws in place of NUTS transitions.
+
+    Every 7th one is marked divergent and its position multiplied by ``divergent_scale``.
+    Returns the final ``(step_size, inverse_mass_matrix)``, the warmup step sizes and the draws.
+    """
     precision = jnp.linalg.inv(covariance)
 
     def logdensity_fn(x):
@@ -171,6 +189,7 @@ def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_ma
     init_key, draw_key, scan_key = jax.random.split(rng_key, 3)
     dimension = covariance.shape[0]
     draws = jax.random.normal(draw_key, (num_warmup, dimension)) @ jnp.linalg.cholesky(covariance).T
+    draws = jnp.where((jnp.arange(num_warmup) % 7 == 6)[:, None], divergent_scale * draws, draws)
     state, adaptation_state = init(init_key, jnp.ones(dimension))
 
     def one_step(adaptation_state, xs):
@@ -183,7 +202,7 @@ def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_ma
     adaptation_state, step_sizes = jax.lax.scan(
         one_step, adaptation_state, (jnp.arange(num_warmup), draws, jax.random.split(scan_key, num_warmup))
     )
-    return parameters(adaptation_state, False), step_sizes
+    return parameters(adaptation_state, False), step_sizes, draws
 
 
 def _condition_number(inverse_mass_matrix, covariance):
@@ -206,13 +225,53 @@ def test_dense_and_low_rank_fisher_whiten_a_correlated_gaussian():
     covariance = (q * np.logspace(0, 3, 10)) @ q.T
     condition = {}
     for adaptation, dense_mass in [("fisher", False), ("fisher", True), ("fisher_low_rank", False)]:
-        (step_size, inverse_mass_matrix), _ = _warmup_on_exact_draws(
+        (step_size, inverse_mass_matrix), _, _ = _warmup_on_exact_draws(
             jax.random.key(1), jnp.asarray(covariance), adaptation, 200, dense_mass
         )
         condition[adaptation, dense_mass] = _condition_number(inverse_mass_matrix, covariance)
     assert condition["fisher", True] < 1.1, condition
     assert condition["fisher", False] > 100, condition
     assert condition["fisher_low_rank", False] < 4, condition
+
+
+@pytest.mark.parametrize("adaptation, dense_mass", [("fisher", False), ("fisher_low_rank", False)])
+def test_divergent_draws_are_left_out(adaptation, dense_mass):
+    # Under correlation the diagonal estimate depends on which draws it sees:
+    # moving the divergent draws (x 30, gradients to match) must change nothing.
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(10, 10)))
+    covariance = jnp.asarray((q * np.logspace(0, 3, 10)) @ q.T)
+    metrics = [
+        np.asarray(_warmup_on_exact_draws(jax.random.key(3), covariance, adaptation, 200, dense_mass, scale)[0][1])
+        for scale in (1.0, 30.0)
+    ]
+    np.testing.assert_allclose(metrics[1], metrics[0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("adaptation, dense_mass", [("fisher", False), ("fisher", True), ("fisher_low_rank", False)])
+def test_final_metric_comes_from_the_last_foreground_window_only(adaptation, dense_mass):
+    # After the last switch the foreground is the draws since the switch
+    # before it: recompute the metric from exactly those (divergent ones left
+    # out) with numpy / fisher_dense_metric; any draw too many or too few shows.
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    covariance = (q * np.logspace(0, 2, 6)) @ q.T
+    num_warmup = 300  # last switches after steps 88 and 168: the foreground is steps 89..254
+    (_, inverse_mass_matrix), _, draws = _warmup_on_exact_draws(
+        jax.random.key(4), jnp.asarray(covariance), adaptation, num_warmup, dense_mass
+    )
+    schedule = build_fisher_schedule(num_warmup)
+    switches = np.flatnonzero(schedule.is_switch)
+    steps = np.arange(switches[-2] + 1, schedule.is_mass_matrix_window.sum())
+    steps = steps[steps % 7 != 6]
+    x = np.asarray(draws)[steps]
+    g = -x @ np.linalg.inv(covariance)
+    if adaptation == "fisher" and not dense_mass:
+        expected = np.sqrt(x.var(axis=0) / g.var(axis=0))
+    else:
+        cutoff = 1.0 if dense_mass else 2.0
+        expected = np.asarray(fisher_dense_metric(x, g, np.ones(len(x)), eigenvalue_cutoff=cutoff))
+    np.testing.assert_allclose(np.asarray(inverse_mass_matrix), expected, rtol=1e-9, atol=1e-12)
 
 
 # --- contract -------------------------------------------------------------------------
@@ -224,7 +283,7 @@ def test_dense_and_low_rank_fisher_whiten_a_correlated_gaussian():
 @pytest.mark.parametrize("num_warmup", [1, 10, 50])
 def test_contract_with_tiny_warmups(adaptation, dense_mass, shape, num_warmup):
     covariance = jnp.diag(jnp.array([0.01, 1.0, 100.0]))
-    (step_size, inverse_mass_matrix), step_sizes = _warmup_on_exact_draws(
+    (step_size, inverse_mass_matrix), step_sizes, _ = _warmup_on_exact_draws(
         jax.random.key(2), covariance, adaptation, num_warmup, dense_mass
     )
     assert step_size.shape == () and step_size.dtype == jnp.float64 and 0 < float(step_size) < np.inf
