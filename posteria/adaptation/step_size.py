@@ -198,23 +198,23 @@ def find_reasonable_step_size(
         delta = start_energy - end_energy
         return jnp.where(jnp.isnan(delta), -jnp.inf, delta)
 
-    step_size = jnp.asarray(initial_step_size, dtype=state.logdensity.dtype)
-    first_key, loop_key = jax.random.split(rng_key)
-    is_growing = log_acceptance(first_key, step_size) > log_threshold
-    factor = jnp.where(is_growing, 2.0, 0.5)
+    # One loop holds the only leapfrog step (half the compiled code of a
+    # separate first trial): trial 0 sets the direction, later ones cross or move.
+    def cond(carry: tuple[Array, Array, Array, Array, Array]) -> Array:
+        _, _, _, is_crossed, trial = carry
+        return ~is_crossed & (trial <= max_num_iterations)
 
-    def cond(carry: tuple[Array, Array, Array, Array]) -> Array:
-        _, _, is_crossed, iteration = carry
-        return ~is_crossed & (iteration < max_num_iterations)
-
-    def body(carry: tuple[Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array]:
-        key, step_size, _, iteration = carry
+    def body(carry: tuple[Array, Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array, Array]:
+        key, step_size, is_growing, _, trial = carry
         key, trial_key = jax.random.split(key)
-        delta = log_acceptance(trial_key, step_size)
-        is_crossed = jnp.where(is_growing, delta <= log_threshold, delta >= log_threshold)
-        step_size = jnp.where(is_crossed, step_size, step_size * factor)
-        return key, step_size, is_crossed, iteration + 1
+        is_accepted = log_acceptance(trial_key, step_size) > log_threshold
+        is_growing = jnp.where(trial == 0, is_accepted, is_growing)
+        is_crossed = (trial > 0) & (is_accepted != is_growing)
+        factor = jnp.where(is_growing, 2.0, 0.5)
+        step_size = jnp.where(is_crossed | (trial == 0), step_size, step_size * factor)
+        return key, step_size, is_growing, is_crossed, trial + 1
 
-    carry = (loop_key, step_size, jnp.array(False), jnp.array(0))
-    _, step_size, _, _ = jax.lax.while_loop(cond, body, carry)
+    step_size = jnp.asarray(initial_step_size, dtype=state.logdensity.dtype)
+    carry = (rng_key, step_size, jnp.array(False), jnp.array(False), jnp.array(0))
+    _, step_size, _, _, _ = jax.lax.while_loop(cond, body, carry)
     return step_size

@@ -3,7 +3,10 @@
 The program advances a chain by ``chunk`` steps of ONE ``lax.scan`` with one
 NUTS kernel; the adaptation is updated only during the first ``tune`` steps
 (sharing the kernel between warmup and sampling halves the compiled code).
-At step 0 it also initialises the chain. Between chunks, Python updates the
+At step 0 it also initialises the chain: it finds a starting point with a
+finite log density and gradient (the model's central values, jittered, up
+to ``MAX_START_ATTEMPTS`` tries) inside the same program, so a first call
+compiles one program only. Between chunks, Python updates the
 progress bar and can stop the chain, so the program holds no host callback
 and JAX's persistent compilation cache can keep it across processes. Each
 step's random key is ``fold_in(key, step)``: the draws do not depend on the
@@ -22,10 +25,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from posteria.adaptation import ADAPTATIONS
-from posteria.logdensity import LogDensity
+from posteria.logdensity import LogDensity, initial_position_fn
 from posteria.mcmc import nuts
 
 _UPDATES_PER_RUN = 50  # progress-bar updates, when there is a bar
+MAX_START_ATTEMPTS = 20  # jittered starting points tried before a chain gives up
 
 
 class ChainSettings(NamedTuple):
@@ -39,19 +43,39 @@ class ChainSettings(NamedTuple):
     chunk: int
     adaptation: str
     dtype: str
+    jitter: float
 
     @property
     def num_steps(self) -> int:
         return self.tune + self.draws
 
 
+class ChainCarry(NamedTuple):
+    """What the chain program carries from chunk to chunk."""
+
+    state: nuts.HMCState
+    adaptation: tuple
+    num_divergent: jax.Array
+    start: jax.Array  # the starting point found at step 0
+    is_start_finite: jax.Array  # whether its log density and gradient are finite
+
+
+class InvalidStartError(Exception):
+    """No starting point with a finite log density and gradient; ``position`` is the last one tried."""
+
+    def __init__(self, position: np.ndarray):
+        super().__init__("no starting point with a finite log density and gradient")
+        self.position = position
+
+
 class ChainProgram(NamedTuple):
     """A compiled chain program with what is needed to call it.
 
-    ``advance(carry, key, start, first_step, data) -> (carry, outputs)`` runs
-    ``settings.chunk`` steps from ``first_step``; ``blank_carry`` is the carry
-    to pass at step 0; ``jaxpr`` is the traced program (see
-    :func:`posteria.sampling.parallel.concurrent_chains`).
+    ``advance(carry, key, start, use_start, first_step, data) -> (carry, outputs)``
+    runs ``settings.chunk`` steps from ``first_step``; at step 0 the chain
+    starts at ``start`` if ``use_start``, else at a jittered central point.
+    ``blank_carry`` is the carry to pass at step 0; ``jaxpr`` is the traced
+    program (see :func:`posteria.sampling.parallel.concurrent_chains`).
     """
 
     advance: Callable
@@ -85,28 +109,31 @@ def compiled_chain(ld: LogDensity, settings: ChainSettings, key, start, data: di
     cache = ld.programs
     if signature not in cache:
         initial, advance = _chain_program(ld, settings)
-        shapes = jax.eval_shape(initial, key, start, data)
+        shapes = jax.eval_shape(initial, key, start, jnp.bool_(False), data)
         blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-        traced = jax.jit(advance).trace(blank, key, start, jnp.int32(0), data)
+        traced = jax.jit(advance).trace(blank, key, start, jnp.bool_(False), jnp.int32(0), data)
         cache[signature] = ChainProgram(traced.lower().compile(), blank, traced.jaxpr, settings)
     return cache[signature]
 
 
-def run_chain(program: ChainProgram, key, start, data: dict, on_chunk: Callable[[int, int], None],
-              stop: threading.Event) -> tuple[dict, np.ndarray]:
+def run_chain(program: ChainProgram, key, start, use_start: bool, data: dict,
+              on_chunk: Callable[[int, int], None], stop: threading.Event) -> tuple[dict, np.ndarray]:
     """Run one chain chunk by chunk; returns its sampling statistics and unconstrained draws.
 
     ``on_chunk(steps_done, num_divergent)`` is called after every chunk; a set
     ``stop`` event ends the chain early (``KeyboardInterrupt`` in the caller).
+    Raises :class:`InvalidStartError` when no finite starting point was found.
     """
     settings = program.settings
     carry, parts = program.blank_carry, []
     for first_step in range(0, settings.num_steps, settings.chunk):
         if stop.is_set():
             raise KeyboardInterrupt
-        carry, outputs = program.advance(carry, key, start, jnp.int32(first_step), data)
+        carry, outputs = program.advance(carry, key, start, jnp.bool_(use_start), jnp.int32(first_step), data)
+        if first_step == 0 and not bool(carry.is_start_finite):
+            raise InvalidStartError(np.asarray(carry.start))
         parts.append(jax.tree_util.tree_map(np.asarray, outputs))
-        on_chunk(min(first_step + settings.chunk, settings.num_steps), int(carry[2]))
+        on_chunk(min(first_step + settings.chunk, settings.num_steps), int(carry.num_divergent))
     outputs = jax.tree_util.tree_map(lambda *xs: np.concatenate(xs)[settings.tune: settings.num_steps], *parts)
     positions, logdensity, info, step_size = outputs
     stats = {
@@ -119,15 +146,17 @@ def run_chain(program: ChainProgram, key, start, data: dict, on_chunk: Callable[
         "energy_error": info.energy_error,
         "reached_max_treedepth": info.tree_depth >= settings.max_treedepth,
         "step_size": step_size,
-        "inverse_mass_matrix": np.asarray(carry[1].inverse_mass_matrix),
+        "inverse_mass_matrix": np.asarray(carry.adaptation.inverse_mass_matrix),
     }
     return stats, positions
 
 
 def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, Callable]:
-    """``initial(key, start, data) -> carry`` and ``advance(carry, key, start, first_step, data)``."""
+    """``initial(key, start, use_start, data) -> carry`` and ``advance(carry, key, start, use_start, first_step, data)``."""
     tune = settings.tune
     kernel = nuts.build_kernel(max_tree_depth=settings.max_treedepth)
+    position_fn = initial_position_fn(ld, settings.jitter)
+    max_attempts = MAX_START_ATTEMPTS if settings.jitter > 0 else 1
 
     def steps_for(data):
         logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
@@ -136,20 +165,41 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         )
         return logdensity_fn, steps
 
-    def start_chain(init, key, start):
-        state, adaptation = init(jax.random.split(key)[0], start)
-        return state, adaptation, jnp.int32(0)
+    def find_start(key, start, use_start, data, logdensity_fn):
+        """``start`` if ``use_start``, else jittered central points until density and gradient are finite."""
 
-    def initial(key, start, data):
-        return start_chain(steps_for(data)[1][0], key, start)
+        def attempt(carry):
+            number, _, _ = carry
+            position = jnp.where(use_start, start, position_fn(jax.random.fold_in(key, number), data))
+            value, grad = jax.value_and_grad(logdensity_fn)(position)
+            return number + 1, position, jnp.isfinite(value) & jnp.all(jnp.isfinite(grad))
 
-    def advance(carry, key, start, first_step, data):
+        def is_searching(carry):
+            number, _, is_finite = carry
+            return ~is_finite & (number < jnp.where(use_start, 1, max_attempts))
+
+        _, position, is_finite = jax.lax.while_loop(is_searching, attempt, (0, start, jnp.bool_(False)))
+        return position, is_finite
+
+    def start_chain(init, key, start, use_start, data, logdensity_fn):
+        start_key, adaptation_key = jax.random.split(jax.random.split(key)[0])
+        position, is_finite = find_start(start_key, start, use_start, data, logdensity_fn)
+        state, adaptation = init(adaptation_key, position)
+        return ChainCarry(state, adaptation, jnp.int32(0), position, is_finite)
+
+    def initial(key, start, use_start, data):
+        logdensity_fn, (init, _, _) = steps_for(data)
+        return start_chain(init, key, start, use_start, data, logdensity_fn)
+
+    def advance(carry, key, start, use_start, first_step, data):
         logdensity_fn, (init, update, parameters) = steps_for(data)
         scan_key = jax.random.split(key)[1]
-        carry = jax.lax.cond(first_step == 0, lambda: start_chain(init, key, start), lambda: carry)
+        carry = jax.lax.cond(
+            first_step == 0, lambda: start_chain(init, key, start, use_start, data, logdensity_fn), lambda: carry
+        )
 
         def one_step(carry, index):
-            state, adaptation, num_divergent = carry
+            state, adaptation, num_divergent = carry.state, carry.adaptation, carry.num_divergent
             is_warmup = index < tune
             kernel_key, adaptation_key = jax.random.split(jax.random.fold_in(scan_key, index))
             step_size, inverse_mass_matrix = parameters(adaptation, is_warmup)
@@ -160,7 +210,8 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
                 lambda: adaptation,
             )
             num_divergent = num_divergent + (info.is_divergent & ~is_warmup)
-            return (state, adaptation, num_divergent), (state.position, state.logdensity, info, step_size)
+            carry = carry._replace(state=state, adaptation=adaptation, num_divergent=num_divergent)
+            return carry, (state.position, state.logdensity, info, step_size)
 
         return jax.lax.scan(one_step, carry, first_step + jnp.arange(settings.chunk))
 

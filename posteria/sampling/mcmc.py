@@ -28,13 +28,12 @@ from posteria.logdensity import LogDensity, initial_point
 from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
 from posteria.sampling.parallel import concurrent_chains
-from posteria.sampling.chain import ChainSettings, chunk_size, compiled_chain, run_chain
+from posteria.sampling.chain import ChainSettings, InvalidStartError, chunk_size, compiled_chain, run_chain
 from posteria.sampling.progress import ChainProgress
 from posteria.sampling.seeds import resolve_seed
 
 _INIT_METHODS = {"auto": (1.0, False), "jitter+adapt_diag": (1.0, False), "adapt_diag": (0.0, False),
                  "jitter+adapt_full": (1.0, True), "adapt_full": (0.0, True)}
-_MAX_INIT_TRIES = 20
 
 
 def sample(
@@ -150,10 +149,10 @@ def sample(
         raise ValueError(f"need draws >= 1, tune >= 0 and chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
 
     ld = model.compile_logp()
-    starts = np.stack([_start(model, ld, initvals, c, seed, jitter) for c in range(chains)])
+    starts, use_starts = _given_starts(model, ld, initvals, chains, seed, jitter)
     progress = ChainProgress(chains, tune + draws, enabled=progressbar, num_tune=tune)
     settings = ChainSettings(tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth),
-                             chunk_size(tune + draws, progressbar), adaptation, dtype)
+                             chunk_size(tune + draws, progressbar), adaptation, dtype, float(jitter))
 
     started = time.perf_counter()
     with jax.enable_x64(dtype == "float64"):  # every array below takes the sampler's precision
@@ -166,7 +165,12 @@ def sample(
         stop = threading.Event()
 
         def one_chain(c):
-            return run_chain(program, keys[c], starts[c], data, functools.partial(progress.update, c), stop)
+            try:
+                return run_chain(program, keys[c], starts[c], use_starts[c], data,
+                                 functools.partial(progress.update, c), stop)
+            except InvalidStartError as error:
+                stop.set()
+                raise SamplingError(_bad_start_message(ld, error.position, c)) from None
 
         with progress, ThreadPoolExecutor(max_workers=workers) as pool:
             try:
@@ -214,25 +218,27 @@ def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict) -
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
 
 
-def _start(model: Model, ld: LogDensity, initvals, chain: int, seed: int, jitter: float) -> np.ndarray:
-    """A starting vector with finite log density and gradient, or a SamplingError naming the culprits."""
-    given = initvals[chain] if isinstance(initvals, (list, tuple)) else (initvals or {})
-    unknown = set(given) - {rv.name for rv in model.free_RVs}
+def _given_starts(model: Model, ld: LogDensity, initvals, chains: int, seed: int,
+                  jitter: float) -> tuple[np.ndarray, list[bool]]:
+    """Starting vectors of the chains given ``initvals``, and which chains have one.
+
+    The other chains find their starting points inside the chain program
+    (see :mod:`posteria.sampling.chain`). Variables not named in ``initvals``
+    start at their jittered central values.
+    """
+    givens = [initvals[c] if isinstance(initvals, (list, tuple)) else (initvals or {}) for c in range(chains)]
+    unknown = set().union(*givens) - {rv.name for rv in model.free_RVs}
     if unknown:
         raise ValueError(f"initvals name {sorted(unknown)}, which are not free variables of the model")
-    value_names = {s.name: s.value_name for s in ld.slots}
-    for attempt in range(_MAX_INIT_TRIES):
-        point = initial_point(model, seed=seed * 1000 + chain * _MAX_INIT_TRIES + attempt, jitter=jitter)
-        for name, value in given.items():
-            point.pop(value_names[name])
-            point[name] = value
-        theta = ld.unconstrain(point)
-        value, grad = ld.value_and_grad(theta)
-        if np.isfinite(value) and np.all(np.isfinite(grad)):
-            return theta
-        if jitter == 0:
-            break
-    raise SamplingError(_bad_start_message(ld, theta, chain))
+    value_names = {slot.name: slot.value_name for slot in ld.slots}
+    starts = np.zeros((chains, ld.size))
+    for c, given in enumerate(givens):
+        if given:
+            point = initial_point(model, seed=seed * 1000 + c, jitter=jitter)
+            for name in given:
+                point.pop(value_names[name])
+            starts[c] = ld.unconstrain({**point, **given})
+    return starts, [bool(given) for given in givens]
 
 
 def _bad_start_message(ld: LogDensity, theta: np.ndarray, chain: int) -> str:

@@ -102,14 +102,27 @@ def test_unknown_argument_is_refused_by_name():
         pa.sample(10, model=regression(), step_scale=0.3)
 
 
+def test_start_search_retries_jittered_points_inside_the_program():
+    with pa.Model() as model:
+        s = pa.HalfNormal("s", 1.0)
+        pa.Potential("above_one", pa.math.log(s - 1.0))  # the central value s = 0.8 is invalid
+    idata = pa.sample(20, tune=20, chains=2, seed=3, model=model, progressbar=False, compute_convergence_checks=False)
+    assert float(idata.posterior["s"].min()) > 1.0
+    with pytest.raises(pa.SamplingError, match="above_one"):  # without jitter there is one try only
+        pa.sample(5, tune=5, chains=1, seed=3, model=model, init="adapt_diag", progressbar=False)
+
+
 def test_initvals_are_used():
     with pa.Model() as model:
-        pa.Normal("x", 0, 1)
-    point = model.initial_point()
-    assert point == {"x": 0.0}
-    idata = pa.sample(5, tune=0, chains=1, seed=1, model=model, initvals={"x": 3.0}, progressbar=False,
-                      compute_convergence_checks=False)
-    assert idata.posterior["x"].shape == (1, 5)
+        x = pa.Normal("x", 0, 1)
+        pa.Normal("y", 0, 1, shape=2)
+        pa.Potential("above", pa.math.log(x - 2.5))  # jitter around x = 0 never reaches x > 2.5
+    assert model.initial_point()["x"] == 0.0
+    settings = dict(draws=5, tune=5, seed=1, model=model, progressbar=False, compute_convergence_checks=False)
+    with pytest.raises(pa.SamplingError, match="above"):
+        pa.sample(chains=1, **settings)
+    idata = pa.sample(chains=2, initvals=[{"x": 3.0}, {"x": 2.6, "y": [1.0, 2.0]}], **settings)
+    assert idata.posterior["x"].shape == (2, 5) and float(idata.posterior["x"].min()) > 2.5
 
 
 def test_compiled_chain_is_reused_across_calls_and_after_set_data():
