@@ -147,7 +147,8 @@ class Bernoulli(_ArrayParams):
     @staticmethod
     def logp(value, logit_p):
         ok, k = _in_support(value, 0, 1)
-        density = jnp.where(k == 1, jax.nn.log_sigmoid(logit_p), jax.nn.log_sigmoid(-logit_p))
+        # log sigmoid(+-logit_p) = -softplus(-+logit_p): one softplus, not two
+        density = -jax.nn.softplus(jnp.where(k == 1, -logit_p, logit_p))
         return jnp.where(ok, density, -jnp.inf)
 
     @staticmethod

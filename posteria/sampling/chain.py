@@ -71,7 +71,7 @@ class InvalidStartError(Exception):
 class ChainProgram(NamedTuple):
     """A compiled chain program with what is needed to call it.
 
-    ``advance(carry, key, start, use_start, first_step, data) -> (carry, outputs)``
+    ``advance(carry, seed, chain, start, use_start, first_step, data) -> (carry, outputs)``
     runs ``settings.chunk`` steps from ``first_step``; at step 0 the chain
     starts at ``start`` if ``use_start``, else at a jittered central point.
     ``blank_carry`` is the carry to pass at step 0; ``jaxpr`` is the traced
@@ -103,22 +103,42 @@ def chunk_size(num_steps: int, with_progress: bool) -> int:
     return math.ceil(num_steps / _UPDATES_PER_RUN)
 
 
-def compiled_chain(ld: LogDensity, settings: ChainSettings, key, start, data: dict) -> ChainProgram:
-    """The compiled program for these settings and data shapes (cached in ``ld.programs``)."""
+def compiled_chain(ld: LogDensity, settings: ChainSettings, start: np.ndarray, data: dict) -> ChainProgram:
+    """The compiled program for these settings and data shapes (cached in ``ld.programs``).
+
+    Its arguments are NumPy values and the seed and chain are plain integers
+    (the chain's key is made inside), so calling it compiles nothing else.
+    """
     signature = ("chain", settings, start.shape, tuple((k, v.shape, v.dtype.str) for k, v in data.items()))
     cache = ld.programs
     if signature not in cache:
         initial, advance = _chain_program(ld, settings)
-        shapes = jax.eval_shape(initial, key, start, jnp.bool_(False), data)
-        blank = jax.tree_util.tree_map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
-        traced = jax.jit(advance).trace(blank, key, start, jnp.bool_(False), jnp.int32(0), data)
+        arguments = (seed_words(0), np.int32(0), start, np.bool_(False))
+        shapes = jax.eval_shape(initial, *arguments, data)
+        blank = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+        traced = jax.jit(advance).trace(blank, *arguments, np.int32(0), data)
         cache[signature] = ChainProgram(traced.lower().compile(), blank, traced.jaxpr, settings)
     return cache[signature]
 
 
-def run_chain(program: ChainProgram, key, start, use_start: bool, data: dict,
+def seed_words(seed: int) -> np.ndarray:
+    """The key data of ``jax.random.key(seed)`` (threefry: high and low 32 bits), made without JAX.
+
+    Examples
+    --------
+    >>> import jax
+    >>> seed = 2**40 + 7
+    >>> bool((seed_words(seed) == jax.random.key_data(jax.random.key(seed))).all())
+    True
+    """
+    return np.array([(seed >> 32) & 0xFFFFFFFF, seed & 0xFFFFFFFF], dtype=np.uint32)
+
+
+def run_chain(program: ChainProgram, seed: int, chain: int, start: np.ndarray, use_start: bool, data: dict,
               on_chunk: Callable[[int, int], None], stop: threading.Event) -> tuple[dict, np.ndarray]:
-    """Run one chain chunk by chunk; returns its sampling statistics and unconstrained draws.
+    """Run chain number ``chain`` chunk by chunk; returns its sampling statistics and unconstrained draws.
+
+    The chain's random key is ``fold_in(jax.random.key(seed), chain)``.
 
     ``on_chunk(steps_done, num_divergent)`` is called after every chunk; a set
     ``stop`` event ends the chain early (``KeyboardInterrupt`` in the caller).
@@ -129,7 +149,8 @@ def run_chain(program: ChainProgram, key, start, use_start: bool, data: dict,
     for first_step in range(0, settings.num_steps, settings.chunk):
         if stop.is_set():
             raise KeyboardInterrupt
-        carry, outputs = program.advance(carry, key, start, jnp.bool_(use_start), jnp.int32(first_step), data)
+        carry, outputs = program.advance(carry, seed_words(seed), np.int32(chain), start, np.bool_(use_start),
+                                         np.int32(first_step), data)
         if first_step == 0 and not bool(carry.is_start_finite):
             raise InvalidStartError(np.asarray(carry.start))
         parts.append(jax.tree_util.tree_map(np.asarray, outputs))
@@ -152,7 +173,8 @@ def run_chain(program: ChainProgram, key, start, use_start: bool, data: dict,
 
 
 def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, Callable]:
-    """``initial(key, start, use_start, data) -> carry`` and ``advance(carry, key, start, use_start, first_step, data)``."""
+    """``initial(seed, chain, start, use_start, data) -> carry`` and ``advance(carry, seed, chain, start, use_start,
+    first_step, data)``."""
     tune = settings.tune
     kernel = nuts.build_kernel(max_tree_depth=settings.max_treedepth)
     position_fn = initial_position_fn(ld, settings.jitter)
@@ -181,18 +203,22 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         _, position, is_finite = jax.lax.while_loop(is_searching, attempt, (0, start, jnp.bool_(False)))
         return position, is_finite
 
+    def chain_key(seed, chain):
+        return jax.random.fold_in(jax.random.wrap_key_data(seed), chain)
+
     def start_chain(init, key, start, use_start, data, logdensity_fn):
         start_key, adaptation_key = jax.random.split(jax.random.split(key)[0])
         position, is_finite = find_start(start_key, start, use_start, data, logdensity_fn)
         state, adaptation = init(adaptation_key, position)
         return ChainCarry(state, adaptation, jnp.int32(0), position, is_finite)
 
-    def initial(key, start, use_start, data):
+    def initial(seed, chain, start, use_start, data):
         logdensity_fn, (init, _, _) = steps_for(data)
-        return start_chain(init, key, start, use_start, data, logdensity_fn)
+        return start_chain(init, chain_key(seed, chain), start, use_start, data, logdensity_fn)
 
-    def advance(carry, key, start, use_start, first_step, data):
+    def advance(carry, seed, chain, start, use_start, first_step, data):
         logdensity_fn, (init, update, parameters) = steps_for(data)
+        key = chain_key(seed, chain)
         scan_key = jax.random.split(key)[1]
         carry = jax.lax.cond(
             first_step == 0, lambda: start_chain(init, key, start, use_start, data, logdensity_fn), lambda: carry

@@ -156,17 +156,16 @@ def sample(
 
     started = time.perf_counter()
     with jax.enable_x64(dtype == "float64"):  # every array below takes the sampler's precision
-        data = {k: jnp.asarray(v) for k, v in ld.data().items()}
-        keys = jax.random.split(jax.random.key(seed), chains)
-        starts = jnp.asarray(starts)
-        program = compiled_chain(ld, settings, keys[0], starts[0], data)
+        data = {k: _in_precision(v, dtype) for k, v in ld.data().items()}
+        starts = _in_precision(starts, dtype)
+        program = compiled_chain(ld, settings, starts[0], data)
         compiled_at = time.perf_counter()
         workers = concurrent_chains(chains, cores, program.jaxpr)
         stop = threading.Event()
 
         def one_chain(c):
             try:
-                return run_chain(program, keys[c], starts[c], use_starts[c], data,
+                return run_chain(program, seed, c, starts[c], use_starts[c], data,
                                  functools.partial(progress.update, c), stop)
             except InvalidStartError as error:
                 stop.set()
@@ -214,8 +213,16 @@ def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict) -
     if key not in ld.programs:
         ld.programs[key] = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None)))
     chains, draws = positions.shape[:2]
-    flat = ld.programs[key](jnp.asarray(positions.reshape(chains * draws, -1)), data)
+    flat = ld.programs[key](positions.reshape(chains * draws, -1), data)
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
+
+
+def _in_precision(value, dtype: str) -> np.ndarray:
+    """``value`` as the sampler of precision ``dtype`` takes it (float32 narrows 64-bit numbers)."""
+    value = np.asarray(value)
+    if dtype == "float32" and value.dtype.itemsize == 8 and value.dtype.kind in "fiu":
+        return value.astype(f"{value.dtype.kind}4")
+    return value
 
 
 def _given_starts(model: Model, ld: LogDensity, initvals, chains: int, seed: int,
