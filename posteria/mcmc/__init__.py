@@ -6,7 +6,7 @@ over a flat 1-D array.
 
 from posteria.mcmc import integrators, metrics, nuts, trajectory
 from posteria.mcmc.integrators import IntegratorState, velocity_verlet
-from posteria.mcmc.metrics import Metric, gaussian_euclidean
+from posteria.mcmc.metrics import LowRankInverseMass, Metric, dense_inverse_mass_matrix, gaussian_euclidean
 from posteria.mcmc.nuts import HMCState, NUTSInfo
 
 __all__ = [
@@ -16,7 +16,9 @@ __all__ = [
     "trajectory",
     "IntegratorState",
     "velocity_verlet",
+    "LowRankInverseMass",
     "Metric",
+    "dense_inverse_mass_matrix",
     "gaussian_euclidean",
     "HMCState",
     "NUTSInfo",

@@ -16,7 +16,30 @@ from jax.scipy.linalg import solve_triangular
 
 Array = jax.Array
 
-__all__ = ["Metric", "gaussian_euclidean"]
+__all__ = ["LowRankInverseMass", "Metric", "gaussian_euclidean", "dense_inverse_mass_matrix"]
+
+
+class LowRankInverseMass(NamedTuple):
+    """A diagonal inverse mass matrix with a low-rank correction, kept factored.
+
+    ``M^{-1} = S (I + U diag(values - 1) U^T) S`` with ``S = diag(scale)`` and
+    ``U = basis`` of orthonormal columns (zero columns whose value is 1 are
+    allowed: they change nothing). Every operation a kernel needs costs
+    ``O(d k)`` for ``k`` columns, never ``O(d^2)`` or a factorisation.
+
+    Attributes
+    ----------
+    scale
+        ``(d,)``, the square root of the diagonal part.
+    basis
+        ``(d, k)``, orthonormal directions in the rescaled space.
+    values
+        ``(k,)``, the positive eigenvalues of the rescaled metric along them.
+    """
+
+    scale: Array
+    basis: Array
+    values: Array
 
 
 class Metric(NamedTuple):
@@ -61,8 +84,9 @@ def gaussian_euclidean(inverse_mass_matrix: Array) -> Metric:
     Parameters
     ----------
     inverse_mass_matrix
-        A 1-D array (the diagonal of ``M^{-1}``) or a 2-D symmetric positive
-        definite array (a dense ``M^{-1}``).
+        A 1-D array (the diagonal of ``M^{-1}``), a 2-D symmetric positive
+        definite array (a dense ``M^{-1}``: one Cholesky factorisation per
+        call) or a :class:`LowRankInverseMass`.
 
     Returns
     -------
@@ -93,6 +117,8 @@ def gaussian_euclidean(inverse_mass_matrix: Array) -> Metric:
     >>> metric.sample_momentum_fn(jax.random.key(0), jnp.zeros(2)).shape
     (2,)
     """
+    if isinstance(inverse_mass_matrix, LowRankInverseMass):
+        return _low_rank_euclidean(inverse_mass_matrix)
     inverse_mass_matrix = jnp.asarray(inverse_mass_matrix)
     ndim = inverse_mass_matrix.ndim
     if ndim == 1:
@@ -125,3 +151,38 @@ def gaussian_euclidean(inverse_mass_matrix: Array) -> Metric:
         return 0.5 * jnp.dot(momentum, velocity_fn(momentum))
 
     return Metric(sample_momentum_fn, kinetic_energy_fn, _is_turning, velocity_fn)
+
+
+def _low_rank_euclidean(inverse_mass: LowRankInverseMass) -> Metric:
+    scale, basis, values = inverse_mass
+
+    def velocity_fn(momentum: Array) -> Array:
+        rescaled = scale * momentum
+        return scale * (rescaled + basis @ ((values - 1.0) * (basis.T @ rescaled)))
+
+    def sample_momentum_fn(rng_key: Array, position: Array) -> Array:
+        # M = S^-1 (I + U (1/values - 1) U^T) S^-1 = B B^T with B = S^-1 (I + U (values^-1/2 - 1) U^T).
+        noise = jax.random.normal(rng_key, position.shape, position.dtype)
+        return ((noise + basis @ ((jax.lax.rsqrt(values) - 1.0) * (basis.T @ noise))) / scale).astype(position.dtype)
+
+    def kinetic_energy_fn(momentum: Array) -> Array:
+        return 0.5 * jnp.dot(momentum, velocity_fn(momentum))
+
+    return Metric(sample_momentum_fn, kinetic_energy_fn, _is_turning, velocity_fn)
+
+
+def dense_inverse_mass_matrix(inverse_mass_matrix) -> Array:
+    """The inverse mass matrix as an array: itself, or a :class:`LowRankInverseMass` multiplied out.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> low_rank = LowRankInverseMass(jnp.array([1.0, 2.0]), jnp.array([[1.0], [0.0]]), jnp.array([4.0]))
+    >>> dense_inverse_mass_matrix(low_rank).tolist()
+    [[4.0, 0.0], [0.0, 4.0]]
+    """
+    if not isinstance(inverse_mass_matrix, LowRankInverseMass):
+        return inverse_mass_matrix
+    scale, basis, values = inverse_mass_matrix
+    inner = jnp.eye(scale.shape[-1], dtype=scale.dtype) + (basis * (values - 1.0)) @ basis.T
+    return scale[:, None] * inner * scale[None, :]

@@ -27,6 +27,7 @@ import numpy as np
 from posteria.adaptation import ADAPTATIONS
 from posteria.logdensity import LogDensity, initial_position_fn
 from posteria.mcmc import nuts
+from posteria.mcmc.metrics import dense_inverse_mass_matrix
 
 _UPDATES_PER_RUN = 50  # progress-bar updates, when there is a bar
 MAX_START_ATTEMPTS = 20  # jittered starting points tried before a chain gives up
@@ -167,7 +168,7 @@ def run_chain(program: ChainProgram, seed: int, chain: int, start: np.ndarray, u
         "energy_error": info.energy_error,
         "reached_max_treedepth": info.tree_depth >= settings.max_treedepth,
         "step_size": step_size,
-        "inverse_mass_matrix": np.asarray(carry.adaptation.inverse_mass_matrix),
+        "inverse_mass_matrix": np.asarray(dense_inverse_mass_matrix(carry.adaptation.inverse_mass_matrix)),
     }
     return stats, positions
 
