@@ -14,10 +14,18 @@ import jax
 import jax.numpy as jnp
 from jax import Array
 
-__all__ = ["VARIANCE_BOUNDS", "DrawGradBuffer", "buffer_add", "buffer_init", "buffer_switch", "fisher_dense_metric"]
+from posteria.mcmc.metrics import LowRankInverseMass, dense_inverse_mass_matrix
+
+__all__ = [
+    "MAX_RANK", "VARIANCE_BOUNDS", "DrawGradBuffer", "buffer_add", "buffer_init", "buffer_switch",
+    "fisher_dense_metric", "fisher_low_rank_metric", "low_rank_size",
+]
 
 VARIANCE_BOUNDS = (1e-10, 1e10)
 """Clip of every diagonal Fisher estimate ``sqrt(Var(x_i) / Var(g_i))`` (the initial one included)."""
+
+MAX_RANK = 64
+"""Most directions a low-rank metric corrects: a leapfrog step then costs at most ``O(64 d)`` more."""
 
 _EMPTY = -(2**30)
 
@@ -162,6 +170,119 @@ def _spd_geometric_mean(draw_covariance: Array, gradient_covariance: Array) -> A
     return jax.scipy.linalg.solve_triangular(lower, left.T, lower=True, trans=1)  # L^-T root L^-1 (symmetric)
 
 
+def _rescaled_fisher_metric(positions, gradients, weights, regularization, variance_bounds):
+    """The diagonal scale ``s``, the Fisher metric in the rescaled space, its basis (``None``: the identity), the weight."""
+    positions, gradients = jnp.asarray(positions), jnp.asarray(gradients)
+    num_draws, num_dimensions = positions.shape
+    weights = jnp.asarray(weights, positions.dtype)
+    count = jnp.sum(weights)
+    draws = (positions - weights @ positions / count) * weights[:, None]
+    grads = (gradients - weights @ gradients / count) * weights[:, None]
+    diagonal = jnp.sqrt(jnp.sum(draws**2, axis=0) / jnp.sum(grads**2, axis=0))
+    scale = jnp.sqrt(jnp.clip(diagonal, *variance_bounds))
+    draws = draws / (scale * jnp.sqrt(count))
+    grads = grads * (scale / jnp.sqrt(count))
+    basis = None
+    if num_dimensions > 2 * num_draws:  # static: solve in the span of the draws and gradients
+        basis, _ = jnp.linalg.qr(jnp.concatenate([draws.T, grads.T], axis=1))
+        draws, grads = draws @ basis, grads @ basis
+    identity = jnp.eye(draws.shape[1], dtype=draws.dtype)
+    metric = _spd_geometric_mean(
+        draws.T @ draws + regularization * identity, grads.T @ grads + regularization * identity
+    )
+    return scale, 0.5 * (metric + metric.T), basis, count
+
+
+def low_rank_size(num_dimensions: int, num_draws: int, max_rank: int | None) -> int:
+    """Columns of the :func:`fisher_low_rank_metric` of ``num_draws`` draws in ``num_dimensions``.
+
+    Examples
+    --------
+    >>> low_rank_size(500, 100, 64), low_rank_size(10, 100, 64), low_rank_size(500, 100, None)
+    (64, 10, 200)
+    """
+    span = num_dimensions if num_dimensions <= 2 * num_draws else 2 * num_draws
+    return span if max_rank is None else min(span, max_rank)
+
+
+def fisher_low_rank_metric(
+    positions: Array,
+    gradients: Array,
+    weights: Array,
+    *,
+    eigenvalue_cutoff: float = 2.0,
+    max_rank: int | None = MAX_RANK,
+    regularization: float = 1e-3,
+    variance_bounds: tuple[float, float] = VARIANCE_BOUNDS,
+) -> LowRankInverseMass:
+    """The Fisher metric as the diagonal estimate plus a low-rank correction, kept factored.
+
+    First the diagonal estimate ``s_i^2 = sqrt(Var(x_i) / Var(g_i))`` rescales
+    every coordinate; in the rescaled space the draw covariance ``C_x`` and
+    the gradient covariance ``C_g`` (each plus ``regularization * I``) give
+    the matrix ``A`` with ``A C_g A = C_x`` (their SPD geometric mean: for a
+    Gaussian, its covariance). The eigenvectors of ``A`` whose eigenvalues lie
+    outside ``[1 / eigenvalue_cutoff, eigenvalue_cutoff]``, at most
+    ``max_rank`` of them (the farthest from 1 on a log scale), correct the
+    diagonal metric: ``S (I + U (Lambda - I) U^T) S`` with ``S = diag(s)``.
+    When ``d`` exceeds twice the number of draws the eigenproblem is solved
+    in the span of the draws and gradients (``2n`` dimensions), so the cost
+    is ``O(d n^2)`` there; a kernel then pays ``O(d k)`` per leapfrog step.
+
+    Parameters
+    ----------
+    positions, gradients
+        Draws and their log-density gradients, shape ``(n, d)``.
+    weights
+        0/1 weight of each row, shape ``(n,)``: rows of weight 0 are ignored.
+    eigenvalue_cutoff
+        Eigenvalues of ``A`` within this factor of 1 are left at 1.
+    max_rank
+        Most correction directions kept (``None``: all; see :func:`low_rank_size`).
+    regularization
+        Added to the diagonal of both rescaled covariances; directions no draw
+        explores get eigenvalue 1 (the diagonal metric).
+    variance_bounds
+        Clip of the diagonal estimate ``s_i^2``.
+
+    Returns
+    -------
+    LowRankInverseMass
+        NaN when fewer than two rows have weight.
+
+    References
+    ----------
+    Seyboldt, A., Carlson, E. L. and Carpenter, B. (2026). Preconditioning
+    Hamiltonian Monte Carlo by minimizing Fisher divergence. arXiv:2603.18845;
+    nutpie's ``low_rank_modified_mass_matrix``.
+
+    Examples
+    --------
+    Exact draws and gradients of a correlated Gaussian: both directions of the
+    rescaled metric need correcting, and together they give back the covariance.
+
+    >>> import jax, jax.numpy as jnp
+    >>> covariance = jnp.array([[4.0, 1.9], [1.9, 1.0]])
+    >>> x = jax.random.normal(jax.random.key(0), (50, 2)) @ jnp.linalg.cholesky(covariance).T
+    >>> g = -x @ jnp.linalg.inv(covariance)
+    >>> metric = fisher_low_rank_metric(x, g, jnp.ones(50), regularization=0.0)
+    >>> metric.basis.shape, jnp.round(dense_inverse_mass_matrix(metric), 3)
+    ((2, 2), Array([[4. , 1.9],
+           [1.9, 1. ]], dtype=float64))
+    >>> fisher_low_rank_metric(x, g, jnp.ones(50), max_rank=1).basis.shape
+    (2, 1)
+    """
+    scale, metric, basis, count = _rescaled_fisher_metric(positions, gradients, weights, regularization, variance_bounds)
+    values, vectors = jnp.linalg.eigh(metric)
+    num_columns = low_rank_size(scale.shape[0], jnp.shape(positions)[0], max_rank)
+    is_kept = (values > eigenvalue_cutoff) | (values < 1.0 / eigenvalue_cutoff)
+    order = jnp.argsort(-jnp.where(is_kept, jnp.abs(jnp.log(values)), -1.0))[:num_columns]
+    vectors = vectors[:, order] if basis is None else basis @ vectors[:, order]
+    values = jnp.where(is_kept[order], values[order], 1.0)
+    scale = jnp.where(count >= 2, scale, jnp.nan)
+    return LowRankInverseMass(scale, vectors, values)
+
+
 def fisher_dense_metric(
     positions: Array,
     gradients: Array,
@@ -171,37 +292,18 @@ def fisher_dense_metric(
     eigenvalue_cutoff: float = 1.0,
     variance_bounds: tuple[float, float] = VARIANCE_BOUNDS,
 ) -> Array:
-    """Dense inverse mass matrix minimising the sample Fisher divergence, optionally low-rank.
+    """Dense inverse mass matrix minimising the sample Fisher divergence (multiplied out if low-rank).
 
-    First the diagonal estimate ``s_i^2 = sqrt(Var(x_i) / Var(g_i))`` rescales
-    every coordinate; in the rescaled space the draw covariance ``C_x`` and
-    the gradient covariance ``C_g`` (each plus ``regularization * I``) give
-    the matrix ``A`` with ``A C_g A = C_x`` (their SPD geometric mean: for a
-    Gaussian, its covariance). Eigenvalues of ``A`` inside
-    ``[1 / eigenvalue_cutoff, eigenvalue_cutoff]`` are set to 1, so the
-    result is ``S (I + U (Lambda - I) U^T) S`` with ``S = diag(s)``: the
-    diagonal metric plus a low-rank correction along the directions where it
-    is most wrong. ``eigenvalue_cutoff=1`` keeps all of them (a dense metric;
-    the eigendecomposition of ``A`` is then skipped).
-    When ``d`` exceeds twice the number of draws the eigenproblem is solved
-    in the span of the draws and gradients (``2n`` dimensions), so the cost
-    is ``O(d n^2)`` there.
+    As :func:`fisher_low_rank_metric` with every direction kept (``max_rank=None``),
+    as one ``(d, d)`` array. ``eigenvalue_cutoff=1`` keeps all eigenvalues of
+    ``A`` (a dense metric; the eigendecomposition is then skipped).
 
     Parameters
     ----------
-    positions, gradients
-        Draws and their log-density gradients, shape ``(n, d)``.
-    weights
-        0/1 weight of each row, shape ``(n,)``: rows of weight 0 are ignored.
-    regularization
-        Added to the diagonal of both rescaled covariances; directions no draw
-        explores get eigenvalue 1 (the diagonal metric). With 0 the gradients'
-        covariance must be non-singular (else the result is NaN).
+    positions, gradients, weights, regularization, variance_bounds
+        As :func:`fisher_low_rank_metric`.
     eigenvalue_cutoff
-        Eigenvalues between ``1 / eigenvalue_cutoff`` and ``eigenvalue_cutoff`` are set to 1
-        (a Python float: it decides at trace time whether to decompose ``A``).
-    variance_bounds
-        Clip of the diagonal estimate ``s_i^2``.
+        As :func:`fisher_low_rank_metric` (a Python float).
 
     Returns
     -------
@@ -211,8 +313,7 @@ def fisher_dense_metric(
     References
     ----------
     Seyboldt, A., Carlson, E. L. and Carpenter, B. (2026). Preconditioning
-    Hamiltonian Monte Carlo by minimizing Fisher divergence. arXiv:2603.18845;
-    nutpie's ``low_rank_modified_mass_matrix``.
+    Hamiltonian Monte Carlo by minimizing Fisher divergence. arXiv:2603.18845.
 
     Examples
     --------
@@ -226,32 +327,16 @@ def fisher_dense_metric(
     Array([[4. , 1.9],
            [1.9, 1. ]], dtype=float64)
     """
-    positions, gradients = jnp.asarray(positions), jnp.asarray(gradients)
-    num_draws, num_dimensions = positions.shape
-    weights = jnp.asarray(weights, positions.dtype)
-    count = jnp.sum(weights)
-    draws = (positions - weights @ positions / count) * weights[:, None]
-    grads = (gradients - weights @ gradients / count) * weights[:, None]
-    diagonal = jnp.sqrt(jnp.sum(draws**2, axis=0) / jnp.sum(grads**2, axis=0))
-    scale = jnp.sqrt(jnp.clip(diagonal, *variance_bounds))
-    draws = draws / (scale * jnp.sqrt(count))
-    grads = grads * (scale / jnp.sqrt(count))
-
-    if num_dimensions > 2 * num_draws:
-        basis, _ = jnp.linalg.qr(jnp.concatenate([draws.T, grads.T], axis=1))
-        draws, grads = draws @ basis, grads @ basis
-    identity = jnp.eye(draws.shape[1], dtype=draws.dtype)
-    metric = _spd_geometric_mean(
-        draws.T @ draws + regularization * identity, grads.T @ grads + regularization * identity
-    )
-    correction = metric - identity
-    if eigenvalue_cutoff != 1.0:  # static: with cutoff 1 every eigenvalue is kept
-        values, vectors = jnp.linalg.eigh(0.5 * (metric + metric.T))
-        is_kept = (values > eigenvalue_cutoff) | (values < 1.0 / eigenvalue_cutoff)
-        correction = (vectors * jnp.where(is_kept, values - 1.0, 0.0)) @ vectors.T
-    if num_dimensions > 2 * num_draws:
+    if eigenvalue_cutoff != 1.0:
+        return dense_inverse_mass_matrix(fisher_low_rank_metric(
+            positions, gradients, weights, eigenvalue_cutoff=eigenvalue_cutoff, max_rank=None,
+            regularization=regularization, variance_bounds=variance_bounds,
+        ))
+    scale, metric, basis, count = _rescaled_fisher_metric(positions, gradients, weights, regularization, variance_bounds)
+    correction = metric - jnp.eye(metric.shape[0], dtype=metric.dtype)
+    if basis is not None:
         correction = basis @ correction @ basis.T
-    inner = jnp.eye(num_dimensions, dtype=draws.dtype) + correction
+    inner = jnp.eye(scale.shape[0], dtype=metric.dtype) + correction
     inverse_mass_matrix = scale[:, None] * inner * scale[None, :]
     inverse_mass_matrix = 0.5 * (inverse_mass_matrix + inverse_mass_matrix.T)
     return jnp.where(count >= 2, inverse_mass_matrix, jnp.nan)

@@ -10,6 +10,7 @@ import pytest
 
 import posteria as pa
 from posteria.adaptation import ADAPTATIONS, build_fisher_schedule, fisher_dense_metric
+from posteria.mcmc.metrics import dense_inverse_mass_matrix
 from posteria.adaptation.fisher_dense import buffer_add, buffer_init, buffer_switch
 from posteria.adaptation.fisher_schedule import foreground_capacity
 from posteria.mcmc import nuts
@@ -202,7 +203,8 @@ def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_ma
     adaptation_state, step_sizes = jax.lax.scan(
         one_step, adaptation_state, (jnp.arange(num_warmup), draws, jax.random.split(scan_key, num_warmup))
     )
-    return parameters(adaptation_state, False), step_sizes, draws
+    step_size, inverse_mass_matrix = parameters(adaptation_state, False)
+    return (step_size, dense_inverse_mass_matrix(inverse_mass_matrix)), step_sizes, draws
 
 
 def _condition_number(inverse_mass_matrix, covariance):
