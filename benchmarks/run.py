@@ -18,10 +18,12 @@ How it measures
   diamonds; the same data (fixed seeds), priors and parameterisation for
   every engine, each written in the engine's own idiom
   (``benchmarks/engines/``; posteria, PyMC and nutpie share the PyMC-API
-  models of ``pymc_models.py``). All engines run in float64 with a diagonal mass matrix
-  (posteria-dense: dense; nutpie-low-rank: low-rank modified) and the
-  model's target accept.
-- Engines: posteria, posteria-fisher (``adaptation="fisher"``),
+  models of ``pymc_models.py``). All engines run in float64 with their
+  default mass matrix (diagonal; posteria-dense: dense; posteria-low-rank
+  and nutpie-low-rank: low-rank modified) and the model's target accept.
+- Engines: posteria (``pa.sample`` defaults), posteria-stan
+  (``adaptation="stan"``), posteria-low-rank (``adaptation="fisher_low_rank"``),
+  posteria-fisher (``adaptation="fisher"``),
   posteria-dense (``dense_mass=True``), numpyro (chains in parallel over XLA
   host devices), blackjax (window adaptation + NUTS, chains in one
   ``jax.vmap``), pymc (``pm.sample``, one process per CPU), nutpie,

@@ -64,8 +64,12 @@ class EngineSpec(NamedTuple):
 _NUTPIE_PACKAGES = ("nutpie", "pymc", "numba")  # nutpie's PyMC front end compiles with numba
 
 ENGINES: dict[str, EngineSpec] = {
-    "posteria": EngineSpec("posteria_engine", ("posteria",), {"adaptation": "stan"},
-                           "one compiled program per chain, chains on threads (one per core)"),
+    "posteria": EngineSpec("posteria_engine", ("posteria",), {},
+                           "pa.sample defaults: one compiled program per chain, chains on threads (one per core)"),
+    "posteria-stan": EngineSpec("posteria_engine", ("posteria",), {"adaptation": "stan"},
+                                "as posteria, with adaptation='stan' (Stan's windowed warmup)"),
+    "posteria-low-rank": EngineSpec("posteria_engine", ("posteria",), {"adaptation": "fisher_low_rank"},
+                                    "as posteria, with adaptation='fisher_low_rank' (nutpie's low-rank Fisher metric)"),
     "posteria-fisher": EngineSpec("posteria_engine", ("posteria",), {"adaptation": "fisher"},
                                   "as posteria, with adaptation='fisher'"),
     "posteria-dense": EngineSpec("posteria_engine", ("posteria",), {"dense_mass": True},

@@ -35,8 +35,8 @@ class PosteriaFitter:
 
 
 def make_fitter(model_name: str, data: dict, *, draws: int, tune: int, chains: int, target_accept: float,
-                adaptation: str = "stan", dense_mass: bool = False) -> PosteriaFitter:
-    """A fitter for ``model_name`` with ``pa.sample`` (diagonal mass matrix unless ``dense_mass``).
+                **options: Any) -> PosteriaFitter:
+    """A fitter for ``model_name`` with ``pa.sample``; ``options`` (``adaptation``, ``dense_mass``) go to it.
 
     Examples
     --------
@@ -50,4 +50,4 @@ def make_fitter(model_name: str, data: dict, *, draws: int, tune: int, chains: i
     (1, 10, 10)
     """
     return PosteriaFitter(model_name, data, draws=draws, tune=tune, chains=chains, target_accept=target_accept,
-                          adaptation=adaptation, dense_mass=dense_mass)
+                          **options)

@@ -18,6 +18,7 @@ import pytest
 from scipy import special, stats
 
 from posteria.mcmc import metrics, nuts
+from posteria.mcmc import trajectory as trajectory_module
 from posteria.mcmc.integrators import IntegratorState, velocity_verlet
 from posteria.mcmc.metrics import gaussian_euclidean
 from posteria.mcmc.trajectory import build_trajectory
@@ -216,6 +217,10 @@ TREE_CASES = {
     "correlated_identity": (correlated_logdensity, [-1.0, -1.0], [1.0, 0.5], [1.0, 1.0], 0.3, 10, 1000.0),
     "correlated_dense": (correlated_logdensity, [0.5, -1.0], [0.3, 0.8], CORRELATED_COVARIANCE, 0.2, 10, 1000.0),
     "quartic_divergent": (quartic_logdensity, [0.5, -1.0, 0.2], [0.3, 0.8, -1.0], [1.0, 2.0, 0.5], 0.35, 10, 0.15),
+    # 12 dimensions: checkpoints in two small arrays each (the chunked layout);
+    # subtrees of 16 leaves, some turning inside, check levels 1 to 4.
+    "normal_12d_chunked": (standard_normal_logdensity, np.linspace(-1.0, 1.2, 12), np.cos(np.arange(12.0)),
+                           np.linspace(0.5, 2.0, 12), 0.15, 10, 1000.0),
 }
 
 
@@ -340,6 +345,109 @@ def test_kernel_traces_the_log_density_once():
 def test_build_kernel_rejects_bad_max_tree_depth(max_tree_depth):
     with pytest.raises(ValueError, match="max_tree_depth"):
         nuts.build_kernel(max_tree_depth=max_tree_depth)
+
+
+def test_build_trajectory_rejects_a_depth_beyond_int32_leaf_numbers():
+    state = IntegratorState(jnp.zeros(1), jnp.ones(1), jnp.zeros(()), jnp.zeros(1))
+    metric = gaussian_euclidean(jnp.ones(1))
+    step_fn = velocity_verlet(standard_normal_logdensity, metric.kinetic_energy_fn)
+    with pytest.raises(ValueError, match="from 1 to 30"):
+        build_trajectory(jax.random.key(0), state, step_fn, metric, 0.1, 31, 1000.0)
+
+
+def test_bit_helpers():
+    numbers = np.arange(4097)
+    trailing_ones = [(int(n) ^ (int(n) + 1)).bit_length() - 1 for n in numbers]
+    np.testing.assert_array_equal(trajectory_module._trailing_ones(jnp.asarray(numbers, jnp.int32)), trailing_ones)
+    assert [int(trajectory_module._trailing_ones(jnp.int32(n))) for n in (0, 1, 0b1011, 0b0111)] == [0, 1, 2, 3]
+    positive = numbers[1:]
+    np.testing.assert_array_equal(trajectory_module._lowest_bit(jnp.asarray(positive, jnp.int32)),
+                                  [int(n) & -int(n) for n in positive])
+
+
+@pytest.mark.parametrize(
+    "num_rows, row_bytes, rows_per_chunk",
+    [(9, 8, 0), (9, 56, 9), (9, 80, 6), (9, 160, 3), (9, 256, 0), (9, 800, 0), (5, 256, 2), (1, 4000, 0)],
+)
+def test_row_layout_choice(num_rows, row_bytes, rows_per_chunk):
+    # One array where it is small anyway or where chunks would take more than
+    # 3 arrays; else chunks that all fit XLA:CPU's in-order loops.
+    layout = trajectory_module._RowLayout.choose(num_rows, row_bytes)
+    assert layout.rows_per_chunk == rows_per_chunk
+    arrays = layout.zeros(jnp.zeros(row_bytes // 8))
+    if rows_per_chunk:
+        assert len(arrays) <= 3 and all(a.nbytes <= trajectory_module._SMALL_BUFFER_BYTES for a in arrays)
+    else:
+        assert len(arrays) == 1 and arrays[0].shape[0] == num_rows + 1
+
+
+@pytest.mark.parametrize("rows_per_chunk", [0, 1, 3])
+def test_row_layout_writes_and_reads_rows(rows_per_chunk):
+    layout = trajectory_module._RowLayout(7, rows_per_chunk)
+    write, read = jax.jit(layout.write), jax.jit(layout.read)
+    rng = np.random.default_rng(0)
+    expected = np.zeros((7, 4))
+    arrays = layout.zeros(jnp.zeros(4))
+    for _ in range(30):
+        # Unwanted writes: any row number (-1 included, as a leaf without one asks).
+        index, value, is_written = int(rng.integers(-1, 7)), rng.normal(size=4), bool(rng.random() < 0.6)
+        is_written &= index >= 0
+        arrays = write(arrays, jnp.int32(index), jnp.asarray(value), jnp.asarray(is_written))
+        if is_written:
+            expected[index] = value
+        np.testing.assert_array_equal([read(arrays, jnp.int32(i)) for i in range(7)], expected)
+
+
+@pytest.mark.parametrize("small_buffer_bytes, max_chunks", [(512, 0), (96, 9), (200, 5)])
+def test_checkpoint_layouts_give_the_same_trajectories(monkeypatch, small_buffer_bytes, max_chunks):
+    # The 12-D case keeps rows of 96 bytes in 2 arrays of 5 rows; force one
+    # array with a scratch row, 9 arrays of 1 row, 5 arrays of 2 rows.
+    args = TREE_CASES["normal_12d_chunked"][:6]
+    default = kernel_trajectories(*args, num_keys=200)
+    monkeypatch.setattr(trajectory_module, "_SMALL_BUFFER_BYTES", small_buffer_bytes)
+    monkeypatch.setattr(trajectory_module, "_MAX_CHUNKS", max_chunks)
+    forced = kernel_trajectories(*args, num_keys=200)
+    jax.tree.map(np.testing.assert_array_equal, forced, default)
+
+
+def test_uniforms_are_those_of_jax_random():
+    # The trajectory draws jax.random.split(key), uniform(second key, (depth, 2))
+    # and uniform(fold_in(first key, leaf number)), hashed unrolled; same bits
+    # under JAX's default Threefry settings, and the Random123 known answer.
+    known = trajectory_module._threefry2x32(jnp.asarray([0x13198A2E, 0x03707344], jnp.uint32),
+                                           jnp.asarray([0x243F6A88, 0x85A308D3], jnp.uint32))
+    assert [int(word) for word in known] == [0xC4923A9C, 0x483DF7A0]
+    key = jax.random.key(42)
+    words = jax.random.key_data(key)
+    leaf_keys, doubling_key = (trajectory_module._threefry2x32(words, (jnp.uint32(0), jnp.uint32(i))) for i in (0, 1))
+    split = jax.random.split(key)
+    np.testing.assert_array_equal(jnp.stack(leaf_keys), jax.random.key_data(split[0]))
+    for dtype in (jnp.float64, jnp.float32):
+        count = jnp.arange(20, dtype=jnp.uint32).reshape(10, 2)
+        np.testing.assert_array_equal(trajectory_module._threefry_uniform(doubling_key, count, dtype),
+                                      jax.random.uniform(split[1], (10, 2), dtype))
+        numbers = jnp.arange(0, 5000, 7, dtype=jnp.uint32)
+        leaf_uniforms = jax.vmap(lambda n: trajectory_module._threefry_uniform(
+            trajectory_module._threefry2x32(leaf_keys, (jnp.uint32(0), n)), jnp.uint32(0), dtype))(numbers)
+        expected = jax.vmap(lambda n: jax.random.uniform(jax.random.fold_in(split[0], n), dtype=dtype))(numbers)
+        np.testing.assert_array_equal(leaf_uniforms, expected)
+
+
+def test_vmapped_trajectories_equal_one_at_a_time():
+    # Per-chain randomness stays per chain under vmap (lax.rng_bit_generator,
+    # for one, batches by drawing every chain's bits from the first key).
+    logdensity_fn, position, momentum, inverse_mass_matrix, step_size, _, _ = TREE_CASES["correlated_identity"]
+    metric = gaussian_euclidean(jnp.asarray(inverse_mass_matrix))
+    step_fn = velocity_verlet(logdensity_fn, metric.kinetic_energy_fn)
+    position = jnp.asarray(position)
+    state = IntegratorState(position, jnp.asarray(momentum), *jax.value_and_grad(logdensity_fn)(position))
+    one = lambda key: build_trajectory(key, state, step_fn, metric, step_size, 10, 1000.0)  # noqa: E731
+    keys = jax.random.split(jax.random.key(5), 16)
+    vmapped, mapped = jax.jit(jax.vmap(one))(keys), jax.jit(lambda keys: jax.lax.map(one, keys))(keys)
+    for name in ("depth", "num_steps", "is_turning", "is_divergent"):
+        np.testing.assert_array_equal(getattr(vmapped, name), getattr(mapped, name))
+    # Floats to rounding: the two programs are compiled differently.
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12), vmapped.proposal, mapped.proposal)
 
 
 # --------------------------------------------------------------------------
