@@ -35,7 +35,7 @@ ADAPTATIONS = {
 returning ``(init, update, parameters)`` (see :func:`window_adaptation_steps`); ``pa.sample(adaptation=...)``.
 
 ``dense_mass=True`` means: ``"stan"``, the draws' covariance; ``"fisher"``, the dense
-Fisher-divergence minimiser; ``"fisher_low_rank"`` ignores it (its metric is always 2-D)."""
+Fisher-divergence minimiser; ``"fisher_low_rank"`` ignores it (its metric is a factored low-rank one)."""
 
 __all__ = [
     "ADAPTATIONS",

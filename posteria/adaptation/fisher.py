@@ -181,11 +181,10 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
     is_update = jnp.asarray(estimator.is_update)
     step_size_init, step_size_update, step_size_final = dual_averaging(target_accept)
 
-    def init(rng_key: Array, initial_position: Array) -> tuple[nuts.HMCState, FisherAdaptationState]:
-        state = nuts.init(jnp.asarray(initial_position, dtype=float), logdensity_fn)
+    def init(rng_key: Array, state: nuts.HMCState) -> FisherAdaptationState:
         estimators, inverse_mass_matrix = estimator.init(state.position, state.logdensity_grad)
         step_size = find_reasonable_step_size(rng_key, state, logdensity_fn, initial_step_size, inverse_mass_matrix)
-        return state, FisherAdaptationState(step_size_init(step_size), estimators, inverse_mass_matrix, jnp.array(True))
+        return FisherAdaptationState(step_size_init(step_size), estimators, inverse_mass_matrix, jnp.array(True))
 
     def update(step_index, rng_key, state, adaptation, info) -> FisherAdaptationState:
         is_good = (
@@ -280,8 +279,10 @@ def fisher_adaptation_steps(
     Examples
     --------
     >>> import jax, jax.numpy as jnp
-    >>> init, update, parameters = fisher_adaptation_steps(lambda x: -0.5 * jnp.sum(x**2), 100)
-    >>> state, adaptation = init(jax.random.key(0), jnp.ones(3))
+    >>> from posteria.mcmc import nuts
+    >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
+    >>> init, update, parameters = fisher_adaptation_steps(logdensity_fn, 100)
+    >>> adaptation = init(jax.random.key(0), nuts.init(jnp.ones(3), logdensity_fn))
     >>> parameters(adaptation, is_warmup=True)[1]
     Array([1., 1., 1.], dtype=float64)
     """
@@ -338,8 +339,10 @@ def fisher_low_rank_adaptation_steps(
     Examples
     --------
     >>> import jax, jax.numpy as jnp
-    >>> init, update, parameters = fisher_low_rank_adaptation_steps(lambda x: -0.5 * jnp.sum(x**2), 100)
-    >>> state, adaptation = init(jax.random.key(0), jnp.ones(3))
+    >>> from posteria.mcmc import nuts
+    >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
+    >>> init, update, parameters = fisher_low_rank_adaptation_steps(logdensity_fn, 100)
+    >>> adaptation = init(jax.random.key(0), nuts.init(jnp.ones(3), logdensity_fn))
     >>> parameters(adaptation, is_warmup=True)[1].basis.shape  # (d, rank)
     (3, 3)
     """

@@ -147,7 +147,8 @@ def window_adaptation(
 
     def run(rng_key: Array, initial_position: Array) -> WarmupResult:
         init_key, scan_key = jax.random.split(rng_key)
-        state, adaptation = init(init_key, initial_position)
+        state = nuts.init(jnp.asarray(initial_position, dtype=float), logdensity_fn)
+        adaptation = init(init_key, state)
         xs = (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
         (state, adaptation), info = jax.lax.scan(one_step, (state, adaptation), xs)
         step_size, inverse_mass_matrix = parameters(adaptation, is_warmup=False)
@@ -173,7 +174,8 @@ def window_adaptation_steps(
     Returns
     -------
     init
-        ``init(rng_key, position) -> (HMCState, WindowAdaptationState)``; finds the first step size.
+        ``init(rng_key, state) -> WindowAdaptationState`` at the chain's first ``HMCState``
+        (its log density and gradient are not recomputed); finds the first step size.
     update
         ``update(step_index, rng_key, state, adaptation, info) -> WindowAdaptationState`` after the
         transition of warmup step ``step_index`` (a traced int below ``num_warmup``).
@@ -184,8 +186,10 @@ def window_adaptation_steps(
     Examples
     --------
     >>> import jax, jax.numpy as jnp
-    >>> init, update, parameters = window_adaptation_steps(lambda x: -0.5 * jnp.sum(x**2), 100)
-    >>> state, adaptation = init(jax.random.key(0), jnp.zeros(3))
+    >>> from posteria.mcmc import nuts
+    >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
+    >>> init, update, parameters = window_adaptation_steps(logdensity_fn, 100)
+    >>> adaptation = init(jax.random.key(0), nuts.init(jnp.zeros(3), logdensity_fn))
     >>> parameters(adaptation, is_warmup=True)[1].shape
     (3,)
     """
@@ -195,18 +199,14 @@ def window_adaptation_steps(
     step_size_init, step_size_update, step_size_final = dual_averaging(target_accept)
     mass_matrix_init, mass_matrix_update, mass_matrix_final = mass_matrix_adaptation(dense_mass)
 
-    def init(rng_key: Array, initial_position: Array) -> tuple[nuts.HMCState, WindowAdaptationState]:
-        initial_position = jnp.asarray(initial_position, dtype=float)
-        state = nuts.init(initial_position, logdensity_fn)
-        num_dimensions = initial_position.shape[0]
+    def init(rng_key: Array, state: nuts.HMCState) -> WindowAdaptationState:
+        position = state.position
         if dense_mass:
-            inverse_mass_matrix = jnp.eye(num_dimensions, dtype=initial_position.dtype)
+            inverse_mass_matrix = jnp.eye(position.shape[0], dtype=position.dtype)
         else:
-            inverse_mass_matrix = jnp.ones(num_dimensions, dtype=initial_position.dtype)
+            inverse_mass_matrix = jnp.ones(position.shape[0], dtype=position.dtype)
         step_size = find_reasonable_step_size(rng_key, state, logdensity_fn, initial_step_size, inverse_mass_matrix)
-        return state, WindowAdaptationState(
-            step_size_init(step_size), mass_matrix_init(initial_position), inverse_mass_matrix
-        )
+        return WindowAdaptationState(step_size_init(step_size), mass_matrix_init(position), inverse_mass_matrix)
 
     def end_window(rng_key: Array, state: nuts.HMCState, adaptation: WindowAdaptationState) -> WindowAdaptationState:
         welford = adaptation.welford

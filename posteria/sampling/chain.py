@@ -188,30 +188,29 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         )
         return logdensity_fn, steps
 
-    def find_start(key, start, use_start, data, logdensity_fn):
+    def find_start(key, start, use_start, data, logdensity_fn) -> nuts.HMCState:
         """``start`` if ``use_start``, else jittered central points until density and gradient are finite."""
 
-        def attempt(carry):
-            number, _, _ = carry
+        def attempt(number_and_state):
+            number, _ = number_and_state
             position = jnp.where(use_start, start, position_fn(jax.random.fold_in(key, number), data))
-            value, grad = jax.value_and_grad(logdensity_fn)(position)
-            return number + 1, position, jnp.isfinite(value) & jnp.all(jnp.isfinite(grad))
+            return number + 1, nuts.init(position, logdensity_fn)
 
-        def is_searching(carry):
-            number, _, is_finite = carry
-            return ~is_finite & (number < jnp.where(use_start, 1, max_attempts))
+        def is_searching(number_and_state):
+            number, state = number_and_state
+            return (number == 0) | ~_is_finite(state) & (number < jnp.where(use_start, 1, max_attempts))
 
-        _, position, is_finite = jax.lax.while_loop(is_searching, attempt, (0, start, jnp.bool_(False)))
-        return position, is_finite
+        untried = nuts.HMCState(start, jnp.array(-jnp.inf, start.dtype), jnp.zeros_like(start))
+        _, state = jax.lax.while_loop(is_searching, attempt, (0, untried))
+        return state
 
     def chain_key(seed, chain):
         return jax.random.fold_in(jax.random.wrap_key_data(seed), chain)
 
     def start_chain(init, key, start, use_start, data, logdensity_fn):
         start_key, adaptation_key = jax.random.split(jax.random.split(key)[0])
-        position, is_finite = find_start(start_key, start, use_start, data, logdensity_fn)
-        state, adaptation = init(adaptation_key, position)
-        return ChainCarry(state, adaptation, jnp.int32(0), position, is_finite)
+        state = find_start(start_key, start, use_start, data, logdensity_fn)
+        return ChainCarry(state, init(adaptation_key, state), jnp.int32(0), state.position, _is_finite(state))
 
     def initial(seed, chain, start, use_start, data):
         logdensity_fn, (init, _, _) = steps_for(data)
@@ -243,3 +242,7 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         return jax.lax.scan(one_step, carry, first_step + jnp.arange(settings.chunk))
 
     return initial, advance
+
+
+def _is_finite(state: nuts.HMCState) -> jax.Array:
+    return jnp.isfinite(state.logdensity) & jnp.all(jnp.isfinite(state.logdensity_grad))

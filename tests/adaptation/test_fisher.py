@@ -143,7 +143,8 @@ def _warmup(rng_key, covariance, start, adaptation, num_warmup, dense_mass=False
     init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
     kernel = nuts.build_kernel()
     init_key, scan_key = jax.random.split(rng_key)
-    state, adaptation_state = init(init_key, start)
+    state = nuts.init(start, logdensity_fn)
+    adaptation_state = init(init_key, state)
 
     def one_step(carry, xs):
         state, adaptation_state = carry
@@ -191,7 +192,7 @@ def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_ma
     dimension = covariance.shape[0]
     draws = jax.random.normal(draw_key, (num_warmup, dimension)) @ jnp.linalg.cholesky(covariance).T
     draws = jnp.where((jnp.arange(num_warmup) % 7 == 6)[:, None], divergent_scale * draws, draws)
-    state, adaptation_state = init(init_key, jnp.ones(dimension))
+    adaptation_state = init(init_key, nuts.init(jnp.ones(dimension), logdensity_fn))
 
     def one_step(adaptation_state, xs):
         step_index, position, key = xs
@@ -298,8 +299,9 @@ def test_contract_with_tiny_warmups(adaptation, dense_mass, shape, num_warmup):
 
 def test_initial_metric_comes_from_the_gradient():
     # nutpie's first guess 1 / |g_i| (1 where g_i = 0), before any draw
-    init, _, parameters = ADAPTATIONS["fisher"](lambda x: -0.5 * jnp.sum(x**2 / jnp.array([4.0, 1.0, 0.25])), 10)
-    _, adaptation_state = init(jax.random.key(0), jnp.array([2.0, 0.0, 1.0]))
+    logdensity_fn = lambda x: -0.5 * jnp.sum(x**2 / jnp.array([4.0, 1.0, 0.25]))  # noqa: E731
+    init, _, parameters = ADAPTATIONS["fisher"](logdensity_fn, 10)
+    adaptation_state = init(jax.random.key(0), nuts.init(jnp.array([2.0, 0.0, 1.0]), logdensity_fn))
     step_size, inverse_mass_matrix = parameters(adaptation_state, is_warmup=True)
     np.testing.assert_allclose(np.asarray(inverse_mass_matrix), [2.0, 1.0, 0.25])
     assert float(step_size) == float(parameters(adaptation_state, is_warmup=False)[0])
