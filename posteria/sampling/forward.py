@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Sequence
 
 import jax
@@ -32,6 +33,18 @@ from posteria.model.variables import RandomVariable
 from posteria.sampling.seeds import resolve_seed
 
 
+def variable_stream(name: str) -> int:
+    """The number folded into the seed's key to draw variable ``name``.
+
+    It depends on the name only, so a variable's draws under a seed do not
+    change with what else the process (or the model) defined before it.
+
+    >>> variable_stream("mu") == variable_stream("mu") != variable_stream("sigma")
+    True
+    """
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
 def _forward_fn(model: Model, outputs: Sequence, fixed_names: Sequence[str], data_map: dict):
     """``fn(key, fixed_values, data) -> values of outputs``: draws what is not fixed."""
     fixed_nodes = [model[name] for name in fixed_names]
@@ -44,7 +57,7 @@ def _forward_fn(model: Model, outputs: Sequence, fixed_names: Sequence[str], dat
             if isinstance(node, RandomVariable):
                 bound = values[0]
                 try:
-                    draw = bound.random(jax.random.fold_in(key, node.order), node.shape)
+                    draw = bound.random(jax.random.fold_in(key, variable_stream(node.name)), node.shape)
                 except NotImplementedError:
                     raise ModelError(
                         f"{node.name} ({node.family.__name__}) cannot be drawn forward; "

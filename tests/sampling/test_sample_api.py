@@ -38,6 +38,17 @@ def test_prior_predictive_shapes_and_moments():
     assert abs(y.var() / expected_var - 1) < 4 * np.sqrt(2 / y.size)
 
 
+def test_prior_draws_under_a_seed_do_not_depend_on_what_was_built_before():
+    def draws():
+        with pa.Model():
+            pa.HalfNormal("s", 2.0)
+            return pa.sample_prior_predictive(50, random_seed=0).prior["s"].values
+
+    first = draws()
+    regression()  # unrelated variables created in between: nodes numbered 1000s apart
+    np.testing.assert_array_equal(draws(), first)
+
+
 def test_posterior_predictive_in_place_and_after_set_data():
     model = regression()
     with model:
