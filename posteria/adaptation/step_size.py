@@ -184,7 +184,7 @@ def find_reasonable_step_size(
     True
     """
     metric = metrics.gaussian_euclidean(inverse_mass_matrix)
-    integrator = integrators.velocity_verlet(logdensity_fn, metric.kinetic_energy_fn)
+    integrator = integrators.velocity_verlet(logdensity_fn, metric.velocity_fn)
     log_threshold = jnp.log(acceptance_threshold)
 
     def log_acceptance(key: Array, step_size: Array) -> Array:

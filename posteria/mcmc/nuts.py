@@ -165,7 +165,7 @@ def build_kernel(
         inverse_mass_matrix: Array,
     ) -> tuple[HMCState, NUTSInfo]:
         metric = gaussian_euclidean(inverse_mass_matrix)
-        step_fn = velocity_verlet(logdensity_fn, metric.kinetic_energy_fn)
+        step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
         key_momentum, key_trajectory = jax.random.split(rng_key)
         momentum = metric.sample_momentum_fn(key_momentum, state.position)
         initial_state = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)

@@ -39,7 +39,7 @@ def integrate(step, state, step_size, num_steps):
 @pytest.mark.parametrize("metric_kind", sorted(METRICS))
 def test_leapfrog_is_reversible(metric_kind):
     metric = gaussian_euclidean(METRICS[metric_kind])
-    step = velocity_verlet(gaussian_logdensity, metric.kinetic_energy_fn)
+    step = velocity_verlet(gaussian_logdensity, metric.velocity_fn)
     state = start_state(gaussian_logdensity, [0.3, -1.2, 0.8], [1.1, 0.4, -0.7])
     run = jax.jit(lambda state, step_size: integrate(step, state, step_size, 50)[0])
 
@@ -59,7 +59,7 @@ def test_leapfrog_is_reversible(metric_kind):
 @pytest.mark.parametrize("metric_kind", sorted(METRICS))
 def test_leapfrog_energy_error_is_second_order(metric_kind):
     metric = gaussian_euclidean(METRICS[metric_kind])
-    step = velocity_verlet(gaussian_logdensity, metric.kinetic_energy_fn)
+    step = velocity_verlet(gaussian_logdensity, metric.velocity_fn)
     state = start_state(gaussian_logdensity, [0.3, -1.2, 0.8], [1.1, 0.4, -0.7])
 
     def energy(s):
@@ -86,7 +86,7 @@ def test_leapfrog_matches_closed_form_harmonic_oscillator():
     # with cos(theta) = 1 - eps^2 / 2 (Leimkuhler and Reich 2004, ch. 2).
     step_size, momentum = 0.7, 1.3
     metric = gaussian_euclidean(jnp.ones(1))
-    step = velocity_verlet(lambda x: -0.5 * jnp.sum(x**2), metric.kinetic_energy_fn)
+    step = velocity_verlet(lambda x: -0.5 * jnp.sum(x**2), metric.velocity_fn)
     state = start_state(lambda x: -0.5 * jnp.sum(x**2), [0.0], [momentum])
     _, path = integrate(step, state, step_size, 9)
     theta = np.arccos(1 - step_size**2 / 2)
@@ -141,3 +141,11 @@ def test_metric_is_turning_criterion():
 def test_metric_rejects_bad_inverse_mass_matrix(shape):
     with pytest.raises(ValueError, match="inverse_mass_matrix"):
         gaussian_euclidean(jnp.ones(shape))
+
+
+def test_leapfrog_refuses_a_kinetic_energy_in_place_of_a_velocity():
+    metric = gaussian_euclidean(jnp.ones(2))
+    step = velocity_verlet(lambda x: -0.5 * jnp.sum(x**2), metric.kinetic_energy_fn)
+    state = start_state(lambda x: -0.5 * jnp.sum(x**2), [0.0, 0.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="velocity_fn must return"):
+        step(state, 0.1)

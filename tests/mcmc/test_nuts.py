@@ -190,7 +190,7 @@ def kernel_trajectories(logdensity_fn, position, momentum, inverse_mass_matrix, 
                         max_tree_depth=10, divergence_threshold=1000.0, num_keys=2000):
     """The iterative trajectory from one phase-space point, for many keys."""
     metric = gaussian_euclidean(jnp.asarray(inverse_mass_matrix, float))
-    step_fn = velocity_verlet(logdensity_fn, metric.kinetic_energy_fn)
+    step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
     position = jnp.asarray(position, float)
     state = IntegratorState(position, jnp.asarray(momentum, float), *jax.value_and_grad(logdensity_fn)(position))
 
@@ -350,7 +350,7 @@ def test_build_kernel_rejects_bad_max_tree_depth(max_tree_depth):
 def test_build_trajectory_rejects_a_depth_beyond_int32_leaf_numbers():
     state = IntegratorState(jnp.zeros(1), jnp.ones(1), jnp.zeros(()), jnp.zeros(1))
     metric = gaussian_euclidean(jnp.ones(1))
-    step_fn = velocity_verlet(standard_normal_logdensity, metric.kinetic_energy_fn)
+    step_fn = velocity_verlet(standard_normal_logdensity, metric.velocity_fn)
     with pytest.raises(ValueError, match="from 1 to 30"):
         build_trajectory(jax.random.key(0), state, step_fn, metric, 0.1, 31, 1000.0)
 
@@ -438,7 +438,7 @@ def test_vmapped_trajectories_equal_one_at_a_time():
     # for one, batches by drawing every chain's bits from the first key).
     logdensity_fn, position, momentum, inverse_mass_matrix, step_size, _, _ = TREE_CASES["correlated_identity"]
     metric = gaussian_euclidean(jnp.asarray(inverse_mass_matrix))
-    step_fn = velocity_verlet(logdensity_fn, metric.kinetic_energy_fn)
+    step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
     position = jnp.asarray(position)
     state = IntegratorState(position, jnp.asarray(momentum), *jax.value_and_grad(logdensity_fn)(position))
     one = lambda key: build_trajectory(key, state, step_fn, metric, step_size, 10, 1000.0)  # noqa: E731
