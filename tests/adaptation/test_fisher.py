@@ -28,8 +28,8 @@ def test_schedule_switches_often_early_then_rarely_and_freezes_the_end():
     ends = (np.flatnonzero(schedule.is_switch) + 1).tolist()
     # The background holds the initial point too, so the first switch comes after 9 draws.
     assert ends[:30] == list(range(9, 300, 10))
-    assert ends[30:] == [379, 459, 539, 619, 699]  # 699 + 80 > 850: no switch after it
-    np.testing.assert_array_equal(schedule.is_mass_matrix_window, np.arange(1000) < 850)
+    assert ends[30:] == [379, 459, 539, 619, 699, 779, 859]  # 859 + 80 > 950: no switch after it
+    np.testing.assert_array_equal(schedule.is_mass_matrix_window, np.arange(1000) < 950)
 
 
 @pytest.mark.parametrize("num_warmup", [0, 1, 10])
@@ -275,6 +275,28 @@ def test_final_metric_comes_from_the_last_foreground_window_only(adaptation, den
         cutoff = 1.0 if dense_mass else 2.0
         expected = np.asarray(fisher_dense_metric(x, g, np.ones(len(x)), eigenvalue_cutoff=cutoff))
     np.testing.assert_allclose(np.asarray(inverse_mass_matrix), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("adaptation", ["fisher", "fisher_low_rank"])
+def test_dual_averaging_restarts_under_the_final_metric(adaptation):
+    # Stan's term buffer: the kept step size averages only the final
+    # step-size-only stretch, which starts from a fresh search.
+    logdensity_fn = lambda x: -0.5 * jnp.sum(x**2 / jnp.array([0.01, 1.0, 100.0]))  # noqa: E731
+    num_warmup = 200
+    init, update, _ = ADAPTATIONS[adaptation](logdensity_fn, num_warmup)
+    schedule = build_fisher_schedule(num_warmup)
+    final_stretch = num_warmup - int(schedule.is_mass_matrix_window.sum())
+    assert final_stretch == 10
+    state = nuts.init(jnp.ones(3), logdensity_fn)
+    zero = jnp.zeros(())
+    info = nuts.NUTSInfo(jnp.zeros(3), jnp.array(False), jnp.array(True), zero, zero, 3, 1, 0.6 + zero)
+    adaptation_state = init(jax.random.key(0), state)
+    update = jax.jit(update)
+    for step in range(num_warmup):
+        adaptation_state = update(step, jax.random.key(step), state, adaptation_state, info)
+        if step == num_warmup - final_stretch - 2:
+            assert int(adaptation_state.dual_averaging.step) > final_stretch  # not restarted yet
+    assert int(adaptation_state.dual_averaging.step) == final_stretch
 
 
 # --- contract -------------------------------------------------------------------------
