@@ -39,7 +39,12 @@ from posteria.adaptation.fisher_dense import (
     fisher_low_rank_metric,
     low_rank_size,
 )
-from posteria.adaptation.fisher_schedule import FisherSchedule, build_fisher_schedule, foreground_capacity
+from posteria.adaptation.fisher_schedule import (
+    FisherSchedule,
+    build_fisher_schedule,
+    foreground_capacity,
+    foreground_sizes,
+)
 from posteria.adaptation.mass_matrix import mass_matrix_adaptation
 from posteria.adaptation.step_size import DualAveragingState, dual_averaging, find_reasonable_step_size
 from posteria.mcmc import nuts
@@ -52,6 +57,24 @@ def _gradient_metric(gradient: Array) -> Array:
     """nutpie's first metric: ``1 / |g_i|``, 1 where the gradient is 0 or not finite."""
     variance = jnp.clip(1.0 / jnp.abs(gradient), *VARIANCE_BOUNDS)
     return jnp.where(jnp.isfinite(variance) & (gradient != 0), variance, 1.0)
+
+
+SMALL_WINDOW = 32
+"""Rows a low-rank metric is computed from while the foreground is this small (nutpie's early switches)."""
+
+
+def _recent_rows_pay(num_dimensions: int, capacity: int) -> bool:
+    """Whether the latest ``SMALL_WINDOW`` rows give a cheaper low-rank metric of the same shape than the buffer.
+
+    The metric is then solved in the span of those rows (``O(d w^2)``
+    instead of ``O(d^3)`` or ``O(d capacity^2)``) with the same number of
+    columns, and the program holds both paths. Measured with 4 chains of
+    1000 + 1000: 10-17% less wall time on the 500-dimensional stochastic
+    volatility model, nothing measurable at 89 and 100 dimensions, hence
+    the ``4 * SMALL_WINDOW`` threshold.
+    """
+    same_shape = low_rank_size(num_dimensions, SMALL_WINDOW, MAX_RANK) == low_rank_size(num_dimensions, capacity, MAX_RANK)
+    return num_dimensions > 4 * SMALL_WINDOW and capacity > SMALL_WINDOW and same_shape
 
 
 def _is_final_metric_step(schedule: FisherSchedule) -> np.ndarray:
@@ -77,14 +100,14 @@ class _Estimator(NamedTuple):
     ``init(position, gradient) -> (estimator, first metric)``; ``add(estimator,
     step, position, gradient, is_good)`` and ``switch(estimator, step,
     is_switch)`` run every step and are cheap (masked, no ``lax.cond``);
-    ``metric(estimator, previous) -> (metric, is_changed)`` runs under
+    ``metric(estimator, previous, step) -> (metric, is_changed)`` runs under
     ``lax.cond`` only at the steps flagged in ``is_update``.
     """
 
     init: Callable[[Array, Array], tuple[Any, Array]]
     add: Callable[[Any, Array, Array, Array, Array], Any]
     switch: Callable[[Any, Array, Array], Any]
-    metric: Callable[[Any, Array], tuple[Array, Array]]
+    metric: Callable[[Any, Array, Array], tuple[Array, Array]]
     is_update: np.ndarray
 
 
@@ -109,7 +132,7 @@ def _diagonal_estimator(schedule: FisherSchedule) -> _Estimator:
         background = estimators[1]
         return _select(is_switch, (background, welford_init(background.mean)), estimators)
 
-    def metric(estimators, previous):
+    def metric(estimators, previous, step):
         foreground = estimators[0]
         num_dimensions = previous.shape[0]
         variance = jnp.sqrt(foreground.m2[:num_dimensions] / foreground.m2[num_dimensions:])
@@ -132,6 +155,7 @@ def _dense_estimator(schedule: FisherSchedule, eigenvalue_cutoff: float) -> _Est
     if mass_matrix_steps.size:
         is_update[mass_matrix_steps[-1]] = True
     is_dense = eigenvalue_cutoff == 1.0
+    is_small_update = jnp.asarray(foreground_sizes(schedule) <= SMALL_WINDOW)
 
     def init(position, gradient):
         variance = _gradient_metric(gradient)
@@ -142,17 +166,29 @@ def _dense_estimator(schedule: FisherSchedule, eigenvalue_cutoff: float) -> _Est
                                    jnp.ones(rank, variance.dtype))
         return buffer_init(position, gradient, capacity), first
 
-    def metric(buffer, previous):
-        weights = buffer.steps >= buffer.foreground_start
+    def from_rows(positions, gradients, steps, foreground_start, previous):
+        weights = steps >= foreground_start
         if is_dense:
-            inverse_mass_matrix = fisher_dense_metric(buffer.positions, buffer.gradients, weights)
+            inverse_mass_matrix = fisher_dense_metric(positions, gradients, weights)
         else:
-            inverse_mass_matrix = fisher_low_rank_metric(
-                buffer.positions, buffer.gradients, weights, eigenvalue_cutoff=eigenvalue_cutoff
-            )
+            inverse_mass_matrix = fisher_low_rank_metric(positions, gradients, weights, eigenvalue_cutoff=eigenvalue_cutoff)
         is_finite = jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda a: jnp.all(jnp.isfinite(a)), inverse_mass_matrix))
         is_valid = jnp.all(jnp.stack(is_finite)) & (jnp.sum(weights) >= 3)
         return _select(is_valid, inverse_mass_matrix, previous), is_valid
+
+    def from_buffer(buffer, previous):
+        return from_rows(buffer.positions, buffer.gradients, buffer.steps, buffer.foreground_start, previous)
+
+    def from_recent_rows(buffer, previous):
+        rows = (buffer.next_slot - 1 - jnp.arange(SMALL_WINDOW)) % capacity  # the latest draws, newest first
+        return from_rows(buffer.positions[rows], buffer.gradients[rows], buffer.steps[rows], buffer.foreground_start,
+                         previous)
+
+    def metric(buffer, previous, step):
+        num_dimensions = buffer.positions.shape[1]
+        if is_dense or not _recent_rows_pay(num_dimensions, capacity):
+            return from_buffer(buffer, previous)
+        return jax.lax.cond(is_small_update[step], from_recent_rows, from_buffer, buffer, previous)
 
     return _Estimator(init, buffer_add, buffer_switch, metric, is_update)
 
@@ -216,9 +252,10 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
         inverse_mass_matrix, is_changed = jax.lax.cond(
             is_update[step_index],
             estimator.metric,
-            lambda _, previous: (previous, jnp.array(False)),
+            lambda _, previous, __: (previous, jnp.array(False)),
             estimators,
             adaptation.inverse_mass_matrix,
+            step_index,
         )
 
         def restart(dual_averaging_state):
@@ -327,7 +364,9 @@ def fisher_low_rank_adaptation_steps(
     :func:`~posteria.adaptation.fisher_dense.fisher_low_rank_metric`), keeping
     at most ``MAX_RANK`` eigenvalues outside ``[1 / eigenvalue_cutoff,
     eigenvalue_cutoff]``, recomputed at each switch and at the end of the
-    metric stage from a buffer of the foreground draws. The metric stays
+    metric stage from a buffer of the foreground draws (above 128 dimensions,
+    the early switches solve in the span of the latest ``SMALL_WINDOW``
+    draws, which hold the whole foreground then). The metric stays
     factored (:class:`~posteria.mcmc.metrics.LowRankInverseMass`: ``O(d k)``
     per leapfrog step, no factorisation per transition), so ``dense_mass``
     changes nothing here: it is accepted for the common signature. The

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["FisherSchedule", "build_fisher_schedule", "foreground_capacity"]
+__all__ = ["FisherSchedule", "build_fisher_schedule", "foreground_capacity", "foreground_sizes"]
 
 
 class FisherSchedule(NamedTuple):
@@ -95,6 +95,26 @@ def build_fisher_schedule(
             background = 0
     is_mass_matrix_window = np.arange(num_warmup) < mass_matrix_end
     return FisherSchedule(is_mass_matrix_window, is_switch)
+
+
+def foreground_sizes(schedule: FisherSchedule) -> np.ndarray:
+    """Steps in the foreground window after each step's draw and switch (the initial point counts as one).
+
+    Divergent draws are left out of the estimators, so a foreground holds at
+    most this many rows.
+
+    Examples
+    --------
+    >>> foreground_sizes(build_fisher_schedule(1000))[[0, 8, 9, 18, 949]].tolist()  # switches after 8 and 18
+    [2, 10, 11, 10, 171]
+    """
+    sizes = np.zeros(schedule.is_switch.shape, dtype=int)
+    foreground_start = background_start = -1  # the initial point's step
+    for step, is_switch in enumerate(schedule.is_switch):
+        if is_switch:
+            foreground_start, background_start = background_start, step + 1
+        sizes[step] = step - foreground_start + 1
+    return sizes
 
 
 def foreground_capacity(schedule: FisherSchedule) -> int:

@@ -299,6 +299,32 @@ def test_dual_averaging_restarts_under_the_final_metric(adaptation):
     assert int(adaptation_state.dual_averaging.step) == final_stretch
 
 
+def test_early_low_rank_metric_from_the_latest_rows_equals_the_whole_buffers():
+    # Above 128 dimensions an early switch solves in the span of the latest 32
+    # rows only: the metric must be the one of the foreground draws all the same.
+    dimension, num_warmup = 140, 1000  # early switches every 10 steps up to step 298; the 171-row ring wraps
+    rng = np.random.default_rng(5)
+    q, _ = np.linalg.qr(rng.normal(size=(dimension, dimension)))
+    covariance = (q * np.logspace(0, 2, dimension)) @ q.T
+    precision = jnp.asarray(np.linalg.inv(covariance))
+    logdensity_fn = lambda x: -0.5 * x @ precision @ x  # noqa: E731
+    init, update, parameters = ADAPTATIONS["fisher_low_rank"](logdensity_fn, num_warmup)
+    draws = rng.normal(size=(num_warmup, dimension)) @ np.linalg.cholesky(covariance).T
+    zero = jnp.zeros(())
+    info = nuts.NUTSInfo(jnp.zeros(dimension), jnp.array(False), jnp.array(True), zero, zero, 3, 1, 0.8 + zero)
+    adaptation_state = init(jax.random.key(0), nuts.init(jnp.ones(dimension), logdensity_fn))
+    update = jax.jit(update)
+    switches = np.flatnonzero(build_fisher_schedule(num_warmup).is_switch)
+    assert switches[20] > foreground_capacity(build_fisher_schedule(num_warmup))
+    for step in range(switches[20] + 1):  # the foreground is then the draws after switch 19
+        adaptation_state = update(step, jax.random.key(step), nuts.init(jnp.asarray(draws[step]), logdensity_fn),
+                                  adaptation_state, info)
+    x = draws[switches[19] + 1: switches[20] + 1]
+    expected = fisher_dense_metric(x, -x @ np.asarray(precision), np.ones(len(x)), eigenvalue_cutoff=2.0)
+    actual = dense_inverse_mass_matrix(parameters(adaptation_state, True)[1])
+    np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=1e-4, atol=1e-6)  # solved two ways
+
+
 # --- contract -------------------------------------------------------------------------
 
 
