@@ -101,7 +101,8 @@ def foreground_sizes(schedule: FisherSchedule) -> np.ndarray:
     """Steps in the foreground window after each step's draw and switch (the initial point counts as one).
 
     Divergent draws are left out of the estimators, so a foreground holds at
-    most this many rows.
+    most this many rows. Only the values at metric steps matter: the count
+    goes on through the final step-size-only stretch, where no draw is added.
 
     Examples
     --------
