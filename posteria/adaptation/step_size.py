@@ -189,12 +189,12 @@ def find_reasonable_step_size(
 
     def log_acceptance(key: Array, step_size: Array) -> Array:
         momentum = metric.sample_momentum_fn(key, state.position)
-        start = integrators.IntegratorState(
-            state.position, momentum, state.logdensity, state.logdensity_grad
+        start = integrators.integrator_state(
+            state.position, momentum, state.logdensity, state.logdensity_grad, metric.velocity_fn
         )
         end = integrator(start, step_size)
-        start_energy = metric.kinetic_energy_fn(momentum) - state.logdensity
-        end_energy = metric.kinetic_energy_fn(end.momentum) - end.logdensity
+        start_energy = 0.5 * jnp.dot(momentum, start.velocity) - state.logdensity
+        end_energy = 0.5 * jnp.dot(end.momentum, end.velocity) - end.logdensity
         delta = start_energy - end_energy
         return jnp.where(jnp.isnan(delta), -jnp.inf, delta)
 

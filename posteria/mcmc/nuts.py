@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import jax
+import jax.numpy as jnp
 
-from posteria.mcmc.integrators import IntegratorState, velocity_verlet
+from posteria.mcmc.integrators import integrator_state, velocity_verlet
 from posteria.mcmc.metrics import gaussian_euclidean
 from posteria.mcmc.trajectory import build_trajectory
 
@@ -168,8 +169,10 @@ def build_kernel(
         step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
         key_momentum, key_trajectory = jax.random.split(rng_key)
         momentum = metric.sample_momentum_fn(key_momentum, state.position)
-        initial_state = IntegratorState(state.position, momentum, state.logdensity, state.logdensity_grad)
-        initial_energy = -state.logdensity + metric.kinetic_energy_fn(momentum)
+        initial_state = integrator_state(
+            state.position, momentum, state.logdensity, state.logdensity_grad, metric.velocity_fn
+        )
+        initial_energy = -state.logdensity + 0.5 * jnp.dot(momentum, initial_state.velocity)
         trajectory = build_trajectory(
             key_trajectory, initial_state, step_fn, metric, step_size, max_tree_depth, divergence_threshold
         )

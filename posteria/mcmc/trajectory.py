@@ -68,9 +68,8 @@ class TrajectoryState(NamedTuple):
     Attributes
     ----------
     left, right
-        The states at the two ends (backward and forward in time).
-    left_velocity, right_velocity
-        Sharp momenta ``M^{-1} p`` at the two ends.
+        The states at the two ends (backward and forward in time), with
+        their sharp momenta ``M^{-1} p``.
     momentum_sum
         Sum of the momenta of all the states in the trajectory (Stan's rho).
     log_sum_weight
@@ -93,8 +92,6 @@ class TrajectoryState(NamedTuple):
 
     left: IntegratorState
     right: IntegratorState
-    left_velocity: Array
-    right_velocity: Array
     momentum_sum: Array
     log_sum_weight: Array
     proposal: IntegratorState
@@ -164,7 +161,6 @@ class _Subtree(NamedTuple):
     """A subtree under construction, leaf by leaf."""
 
     state: IntegratorState  # last leaf (the start point before the first)
-    velocity: Array
     num_leaves: Array
     momentum_sum: Array
     checkpoints: _Checkpoints
@@ -240,7 +236,8 @@ def build_trajectory(
     rng_key
         Key for the directions and the selection.
     initial_state
-        Start point, with its freshly drawn momentum.
+        Start point, with its freshly drawn momentum and its velocities
+        (:func:`~posteria.mcmc.integrators.integrator_state`).
     step_fn
         A leapfrog step ``(state, signed_step_size) -> state``.
     metric
@@ -272,13 +269,13 @@ def build_trajectory(
     Examples
     --------
     >>> import jax, jax.numpy as jnp
-    >>> from posteria.mcmc.integrators import velocity_verlet
+    >>> from posteria.mcmc.integrators import integrator_state, velocity_verlet
     >>> from posteria.mcmc.metrics import gaussian_euclidean
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
     >>> metric = gaussian_euclidean(jnp.ones(1))
     >>> step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
     >>> x = jnp.zeros(1)
-    >>> state = IntegratorState(x, jnp.ones(1), logdensity_fn(x), -x)
+    >>> state = integrator_state(x, jnp.ones(1), logdensity_fn(x), -x, metric.velocity_fn)
     >>> trajectory = build_trajectory(jax.random.key(0), state, step_fn, metric, 1.0, 10, 1000.0)
     >>> int(trajectory.num_steps), bool(trajectory.is_turning)
     (3, True)
@@ -287,8 +284,7 @@ def build_trajectory(
         raise ValueError(f"max_tree_depth must be an integer from 1 to {_MAX_TREE_DEPTH}, got {max_tree_depth!r}")
     momentum = initial_state.momentum
     layout = _RowLayout.choose(max(max_tree_depth - 1, 1), momentum.size * momentum.dtype.itemsize)
-    initial_velocity = metric.velocity_fn(momentum)
-    initial_energy = -initial_state.logdensity + 0.5 * jnp.dot(momentum, initial_velocity)  # K(p) = p.v / 2
+    initial_energy = -initial_state.logdensity + 0.5 * jnp.dot(momentum, initial_state.velocity)  # K = p.v / 2
 
     # The uniforms of jax.random.split, fold_in and uniform for a Threefry key
     # (JAX's defaults), unrolled: 0.25 us a leaf in XLA:CPU's loop of five
@@ -306,8 +302,7 @@ def build_trajectory(
     def add_leaf(tree: _Subtree, step_index: Array, signed_step_size: Array, depth_bit: Array, far_end) -> _Subtree:
         index = tree.num_leaves
         state = step_fn(tree.state, signed_step_size)
-        momentum = state.momentum
-        velocity = metric.velocity_fn(momentum)
+        momentum, velocity = state.momentum, state.velocity
         energy = -state.logdensity + 0.5 * jnp.dot(momentum, velocity)
         energy = jnp.where(jnp.isnan(energy), jnp.inf, energy)
         log_weight = initial_energy - energy
@@ -367,7 +362,6 @@ def build_trajectory(
         )
         return _Subtree(
             state=state,
-            velocity=velocity,
             num_leaves=index + 1,
             momentum_sum=momentum_sum,
             checkpoints=rows,
@@ -386,17 +380,16 @@ def build_trajectory(
         is_forward = uniform_direction < 0.5
         signed_step_size = jnp.where(is_forward, step_size, -step_size)
         # The subtree grows from the near end (start); the far end begins the merged spans.
-        start, start_velocity, far_velocity = _select(
+        start, far_velocity = _select(
             is_forward,
-            (trajectory.right, trajectory.right_velocity, trajectory.left_velocity),
-            (trajectory.left, trajectory.left_velocity, trajectory.right_velocity),
+            (trajectory.right, trajectory.left.velocity),
+            (trajectory.left, trajectory.right.velocity),
         )
         depth_bit = jnp.left_shift(jnp.int32(1), trajectory.depth)
         far_end = (far_velocity, -trajectory.momentum_sum)  # sums restart from 0 in the subtree
         false = jnp.zeros((), bool)
         tree = _Subtree(
             state=start,
-            velocity=start_velocity,
             num_leaves=jnp.int32(0),
             momentum_sum=jnp.zeros_like(start.momentum),
             checkpoints=checkpoints,
@@ -429,20 +422,14 @@ def build_trajectory(
         momentum_sum = trajectory.momentum_sum + tree.momentum_sum
         is_turning_merge = (
             ((tree.pending_turns & (2 * depth_bit)) != 0)
-            | metric.is_turning_fn(far_velocity, tree.velocity, momentum_sum)
-            | metric.is_turning_fn(start_velocity, tree.velocity, tree.momentum_sum + start.momentum)
+            | metric.is_turning_fn(far_velocity, tree.state.velocity, momentum_sum)
+            | metric.is_turning_fn(start.velocity, tree.state.velocity, tree.momentum_sum + start.momentum)
         )
-        left, left_velocity = _select(
-            is_forward, (trajectory.left, trajectory.left_velocity), (tree.state, tree.velocity)
-        )
-        right, right_velocity = _select(
-            is_forward, (tree.state, tree.velocity), (trajectory.right, trajectory.right_velocity)
-        )
+        left = _select(is_forward, trajectory.left, tree.state)
+        right = _select(is_forward, tree.state, trajectory.right)
         trajectory = TrajectoryState(
             left=left,
             right=right,
-            left_velocity=left_velocity,
-            right_velocity=right_velocity,
             momentum_sum=momentum_sum,
             log_sum_weight=jnp.where(
                 is_valid, jnp.logaddexp(trajectory.log_sum_weight, tree.log_sum_weight), trajectory.log_sum_weight
@@ -465,8 +452,6 @@ def build_trajectory(
     trajectory = TrajectoryState(
         left=initial_state,
         right=initial_state,
-        left_velocity=initial_velocity,
-        right_velocity=initial_velocity,
         momentum_sum=momentum,
         log_sum_weight=jnp.zeros_like(initial_energy),
         proposal=initial_state,

@@ -19,7 +19,7 @@ from scipy import special, stats
 
 from posteria.mcmc import metrics, nuts
 from posteria.mcmc import trajectory as trajectory_module
-from posteria.mcmc.integrators import IntegratorState, velocity_verlet
+from posteria.mcmc.integrators import integrator_state, velocity_verlet
 from posteria.mcmc.metrics import gaussian_euclidean
 from posteria.mcmc.trajectory import build_trajectory
 
@@ -192,7 +192,8 @@ def kernel_trajectories(logdensity_fn, position, momentum, inverse_mass_matrix, 
     metric = gaussian_euclidean(jnp.asarray(inverse_mass_matrix, float))
     step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
     position = jnp.asarray(position, float)
-    state = IntegratorState(position, jnp.asarray(momentum, float), *jax.value_and_grad(logdensity_fn)(position))
+    state = integrator_state(position, jnp.asarray(momentum, float), *jax.value_and_grad(logdensity_fn)(position),
+                             metric.velocity_fn)
 
     def one(key):
         return build_trajectory(key, state, step_fn, metric, step_size, max_tree_depth, divergence_threshold)
@@ -348,8 +349,8 @@ def test_build_kernel_rejects_bad_max_tree_depth(max_tree_depth):
 
 
 def test_build_trajectory_rejects_a_depth_beyond_int32_leaf_numbers():
-    state = IntegratorState(jnp.zeros(1), jnp.ones(1), jnp.zeros(()), jnp.zeros(1))
     metric = gaussian_euclidean(jnp.ones(1))
+    state = integrator_state(jnp.zeros(1), jnp.ones(1), jnp.zeros(()), jnp.zeros(1), metric.velocity_fn)
     step_fn = velocity_verlet(standard_normal_logdensity, metric.velocity_fn)
     with pytest.raises(ValueError, match="from 1 to 30"):
         build_trajectory(jax.random.key(0), state, step_fn, metric, 0.1, 31, 1000.0)
@@ -440,7 +441,8 @@ def test_vmapped_trajectories_equal_one_at_a_time():
     metric = gaussian_euclidean(jnp.asarray(inverse_mass_matrix))
     step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
     position = jnp.asarray(position)
-    state = IntegratorState(position, jnp.asarray(momentum), *jax.value_and_grad(logdensity_fn)(position))
+    state = integrator_state(position, jnp.asarray(momentum), *jax.value_and_grad(logdensity_fn)(position),
+                             metric.velocity_fn)
     one = lambda key: build_trajectory(key, state, step_fn, metric, step_size, 10, 1000.0)  # noqa: E731
     keys = jax.random.split(jax.random.key(5), 16)
     vmapped, mapped = jax.jit(jax.vmap(one))(keys), jax.jit(lambda keys: jax.lax.map(one, keys))(keys)
