@@ -168,7 +168,8 @@ def run_chain(program: ChainProgram, seed: int, chain: int, start: np.ndarray, u
         "energy_error": info.energy_error,
         "reached_max_treedepth": info.tree_depth >= settings.max_treedepth,
         "step_size": step_size,
-        "inverse_mass_matrix": np.asarray(dense_inverse_mass_matrix(carry.adaptation.inverse_mass_matrix)),
+        "inverse_mass_matrix": np.asarray(dense_inverse_mass_matrix(
+            jax.tree_util.tree_map(np.asarray, carry.adaptation.inverse_mass_matrix))),
     }
     return stats, positions
 

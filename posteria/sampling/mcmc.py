@@ -27,7 +27,7 @@ from posteria.io import to_inference_data
 from posteria.logdensity import LogDensity, initial_point
 from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
-from posteria.sampling.parallel import concurrent_chains
+from posteria.sampling.parallel import chain_threads, concurrent_chains
 from posteria.sampling.chain import ChainSettings, InvalidStartError, chunk_size, compiled_chain, run_chain
 from posteria.sampling.progress import ChainProgress
 from posteria.sampling.seeds import resolve_seed
@@ -171,7 +171,7 @@ def sample(
                 stop.set()
                 raise SamplingError(_bad_start_message(ld, error.position, c)) from None
 
-        with progress, ThreadPoolExecutor(max_workers=workers) as pool:
+        with progress, chain_threads(), ThreadPoolExecutor(max_workers=workers) as pool:
             try:
                 results = list(pool.map(one_chain, range(chains)))
             except KeyboardInterrupt:

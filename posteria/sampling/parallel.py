@@ -11,12 +11,22 @@ thread is such a blocked caller, nobody is left to do the pieces and the
 process hangs (seen with jaxlib 0.10.2 on a 2-core machine). A program with
 batched LAPACK calls therefore runs at most ``cores - 1`` chains at once,
 which always leaves one pool thread free.
+
+The other is OpenBLAS's, under those same LAPACK kernels (jaxlib calls
+SciPy's). Its worker threads spin after every call, waiting for more work,
+and take the cores from the chains: a low-rank metric's warmup (an
+eigendecomposition at each switch) ran twice as long, and two chains on two
+cores no faster than one. Chains therefore run with BLAS on one thread each
+(:func:`chain_threads`): the chains are the parallelism.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Iterator
+
+from threadpoolctl import threadpool_limits
 
 # Primitives lowered to jaxlib's LAPACK kernels on CPU, and the rank of their
 # unbatched operand.
@@ -75,6 +85,21 @@ def concurrent_chains(chains: int, cores: int | None, jaxpr=None) -> int:
     if jaxpr is not None and has_batched_lapack(jaxpr):
         workers = min(workers, available_cores() - 1)
     return max(workers, 1)
+
+
+@contextlib.contextmanager
+def chain_threads() -> Iterator[None]:
+    """Run the chains inside: BLAS libraries (OpenBLAS, MKL, ...) on one thread each, restored on exit.
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_info
+    >>> with chain_threads():
+    ...     all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
+    True
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def _equations(jaxpr) -> Iterator:
