@@ -19,7 +19,8 @@ How it measures
   every engine, each written in the engine's own idiom
   (``benchmarks/engines/``; posteria, PyMC and nutpie share the PyMC-API
   models of ``pymc_models.py``). All engines run in float64 with their
-  default mass matrix (diagonal; posteria-dense: dense; posteria-low-rank
+  default mass matrix (diagonal; posteria: diagonal below 20 dimensions and
+  low-rank modified from 20 up (``adaptation="auto"``); posteria-dense: dense; posteria-low-rank
   and nutpie-low-rank: low-rank modified) and the model's target accept.
 - Engines: posteria (``pa.sample`` defaults), posteria-stan
   (``adaptation="stan"``), posteria-low-rank (``adaptation="fisher_low_rank"``),

@@ -65,7 +65,8 @@ _NUTPIE_PACKAGES = ("nutpie", "pymc", "numba")  # nutpie's PyMC front end compil
 
 ENGINES: dict[str, EngineSpec] = {
     "posteria": EngineSpec("posteria_engine", ("posteria",), {},
-                           "pa.sample defaults: one compiled program per chain, chains on threads (one per core)"),
+                           "pa.sample defaults (adaptation='auto': Stan's warmup below 20 dimensions, low-rank "
+                           "Fisher from 20 up): one compiled program per chain, chains on threads (one per core)"),
     "posteria-stan": EngineSpec("posteria_engine", ("posteria",), {"adaptation": "stan"},
                                 "as posteria, with adaptation='stan' (Stan's windowed warmup)"),
     "posteria-low-rank": EngineSpec("posteria_engine", ("posteria",), {"adaptation": "fisher_low_rank"},

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from posteria.adaptation import ADAPTATIONS
+from posteria.adaptation import choose_adaptation
 from posteria.diagnostics import check, enforce
 from posteria.errors import SamplingError
 from posteria.io import to_inference_data
@@ -56,7 +56,7 @@ def sample(
     return_inferencedata: bool = True,
     compute_convergence_checks: bool = True,
     dtype: str = "float64",
-    adaptation: str = "stan",
+    adaptation: str = "auto",
     **kwargs: Any,
 ) -> Any:
     """Draw from the posterior with NUTS and check the result before returning it.
@@ -97,12 +97,16 @@ def sample(
         ``False`` returns a dict of arrays ``(chain, draw, *shape)`` instead.
     compute_convergence_checks : bool
         Check R-hat, ESS, divergences, tree depth and E-BFMI (see ``pa.check``).
-    adaptation : {"stan", "fisher", "fisher_low_rank"}
-        Warmup method. ``"stan"`` (default): Stan's windows, step size by dual
+    adaptation : {"auto", "stan", "fisher", "fisher_low_rank"}
+        Warmup method. ``"stan"``: Stan's windows, step size by dual
         averaging, mass matrix from the draws' variances. ``"fisher"``: nutpie's
         mass matrix from draws and gradients (cheaper warmup; diagonal, or the
         dense Fisher metric with ``dense_mass=True``). ``"fisher_low_rank"``:
         diagonal plus a low-rank correction, for correlated posteriors.
+        ``"auto"`` (default): ``"fisher_low_rank"`` from 20 unconstrained
+        dimensions up, ``"stan"`` below them or with ``dense_mass=True`` (see
+        :func:`posteria.adaptation.choose_adaptation`); the choice is in
+        ``idata.attrs["adaptation"]``.
     dtype : {"float64", "float32"}
         Precision of the whole sampler. float32 is faster on some hardware but
         makes NUTS diverge where float64 does not; check the result.
@@ -141,14 +145,13 @@ def sample(
         raise ValueError(f"target_accept must lie in (0, 1), got {target_accept}")
     if on_divergence not in ("raise", "warn", "ignore"):
         raise ValueError(f"on_divergence must be 'raise', 'warn' or 'ignore', got {on_divergence!r}")
-    if adaptation not in ADAPTATIONS:
-        raise ValueError(f"adaptation must be one of {sorted(ADAPTATIONS)}, got {adaptation!r}")
     if dtype not in ("float64", "float32"):
         raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
     if draws < 1 or tune < 0 or chains < 1:
         raise ValueError(f"need draws >= 1, tune >= 0 and chains >= 1; got draws={draws}, tune={tune}, chains={chains}")
 
     ld = model.compile_logp()
+    adaptation = choose_adaptation(adaptation, ld.size, dense_mass)
     starts, use_starts = _given_starts(model, ld, initvals, chains, seed, jitter)
     progress = ChainProgress(chains, tune + draws, enabled=progressbar, num_tune=tune)
     settings = ChainSettings(tune, draws, float(target_accept), bool(dense_mass), int(max_treedepth),
@@ -200,7 +203,7 @@ def sample(
         dims=dims,
         coords=model.coords,
         attrs={"compile_time": compiled_at - started, "sampling_time": finished - compiled_at,
-               "tuning_steps": tune, "seed": seed, "concurrent_chains": workers},
+               "tuning_steps": tune, "seed": seed, "concurrent_chains": workers, "adaptation": adaptation},
     )
     if compute_convergence_checks:
         enforce(check(idata, max_treedepth=max_treedepth), idata, on_divergence)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import posteria as pa
+from posteria.adaptation import LOW_RANK_MIN_DIMENSIONS
 
 RNG = np.random.default_rng(3)
 X = RNG.normal(size=(1000, 10))
@@ -91,6 +92,25 @@ def test_posterior_has_dims_coords_deterministics_and_stats():
     assert idata.sample_stats["inverse_mass_matrix"].shape == (2, 12)
     mean_accept = float(idata.sample_stats["acceptance_rate"].mean())
     assert 0.7 < mean_accept < 0.97
+
+
+def test_default_warmup_is_stan_for_small_models_and_low_rank_fisher_from_20_dimensions():
+    small = regression()  # 12 unconstrained dimensions
+    idata = pa.sample(100, tune=100, chains=1, seed=1, model=small, progressbar=False,
+                      compute_convergence_checks=False)
+    assert idata.attrs["adaptation"] == "stan" and idata.sample_stats["inverse_mass_matrix"].shape == (1, 12)
+    with pa.Model() as large:
+        pa.Normal("x", 0.0, 1.0, shape=LOW_RANK_MIN_DIMENSIONS)
+    idata = pa.sample(100, tune=100, chains=1, seed=1, model=large, progressbar=False,
+                      compute_convergence_checks=False)
+    assert idata.attrs["adaptation"] == "fisher_low_rank"
+    dims = (1, LOW_RANK_MIN_DIMENSIONS, LOW_RANK_MIN_DIMENSIONS)
+    assert idata.sample_stats["inverse_mass_matrix"].shape == dims  # the low-rank metric, multiplied out
+    idata = pa.sample(100, tune=100, chains=1, seed=1, model=large, progressbar=False, dense_mass=True,
+                      compute_convergence_checks=False)
+    assert idata.attrs["adaptation"] == "stan"
+    with pytest.raises(ValueError, match="adaptation must be 'auto' or one of"):
+        pa.sample(10, tune=10, chains=1, model=large, progressbar=False, adaptation="nutpie")
 
 
 def test_var_names_and_plain_arrays():
