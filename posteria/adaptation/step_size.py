@@ -193,9 +193,7 @@ def find_reasonable_step_size(
             state.position, momentum, state.logdensity, state.logdensity_grad, metric.velocity_fn
         )
         end = integrator(start, step_size)
-        start_energy = 0.5 * jnp.dot(momentum, start.velocity) - state.logdensity
-        end_energy = 0.5 * jnp.dot(end.momentum, end.velocity) - end.logdensity
-        delta = start_energy - end_energy
+        delta = integrators.energy(start) - integrators.energy(end)
         return jnp.where(jnp.isnan(delta), -jnp.inf, delta)
 
     # One loop holds the only leapfrog step (half the compiled code of a

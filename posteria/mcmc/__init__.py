@@ -5,7 +5,7 @@ over a flat 1-D array.
 """
 
 from posteria.mcmc import integrators, metrics, nuts, trajectory
-from posteria.mcmc.integrators import IntegratorState, integrator_state, velocity_verlet
+from posteria.mcmc.integrators import IntegratorState, energy, integrator_state, velocity_verlet
 from posteria.mcmc.metrics import LowRankInverseMass, Metric, dense_inverse_mass_matrix, gaussian_euclidean
 from posteria.mcmc.nuts import HMCState, NUTSInfo
 
@@ -15,6 +15,7 @@ __all__ = [
     "nuts",
     "trajectory",
     "IntegratorState",
+    "energy",
     "integrator_state",
     "velocity_verlet",
     "LowRankInverseMass",

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 Array = jax.Array
 
-__all__ = ["IntegratorState", "integrator_state", "velocity_verlet"]
+__all__ = ["IntegratorState", "energy", "integrator_state", "velocity_verlet"]
 
 
 class IntegratorState(NamedTuple):
@@ -59,6 +59,19 @@ def integrator_state(
                          f"got shape {jnp.shape(velocity)}")
     return IntegratorState(position, momentum, jnp.asarray(logdensity), logdensity_grad, velocity,
                            velocity_fn(logdensity_grad))
+
+
+def energy(state: IntegratorState) -> Array:
+    """The Hamiltonian ``H = -log p(x) + p^T M^{-1} p / 2``, from the carried velocity (no metric product).
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> state = integrator_state(jnp.zeros(2), jnp.ones(2), -1.0, jnp.zeros(2), lambda p: 2.0 * p)
+    >>> float(energy(state))  # 1 + (1 * 2 + 1 * 2) / 2
+    3.0
+    """
+    return -state.logdensity + 0.5 * jnp.dot(state.momentum, state.velocity)
 
 
 def velocity_verlet(

@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Callable, NamedTuple
 
 import jax
-import jax.numpy as jnp
 
-from posteria.mcmc.integrators import integrator_state, velocity_verlet
+from posteria.mcmc.integrators import energy, integrator_state, velocity_verlet
 from posteria.mcmc.metrics import gaussian_euclidean
 from posteria.mcmc.trajectory import build_trajectory
 
@@ -172,7 +171,7 @@ def build_kernel(
         initial_state = integrator_state(
             state.position, momentum, state.logdensity, state.logdensity_grad, metric.velocity_fn
         )
-        initial_energy = -state.logdensity + 0.5 * jnp.dot(momentum, initial_state.velocity)
+        initial_energy = energy(initial_state)
         trajectory = build_trajectory(
             key_trajectory, initial_state, step_fn, metric, step_size, max_tree_depth, divergence_threshold
         )

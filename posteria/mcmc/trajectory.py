@@ -46,7 +46,7 @@ from typing import Callable, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from posteria.mcmc.integrators import IntegratorState
+from posteria.mcmc.integrators import IntegratorState, energy
 from posteria.mcmc.metrics import Metric
 
 Array = jax.Array
@@ -284,7 +284,7 @@ def build_trajectory(
         raise ValueError(f"max_tree_depth must be an integer from 1 to {_MAX_TREE_DEPTH}, got {max_tree_depth!r}")
     momentum = initial_state.momentum
     layout = _RowLayout.choose(max(max_tree_depth - 1, 1), momentum.size * momentum.dtype.itemsize)
-    initial_energy = -initial_state.logdensity + 0.5 * jnp.dot(momentum, initial_state.velocity)  # K = p.v / 2
+    initial_energy = energy(initial_state)
 
     # The uniforms of jax.random.split, fold_in and uniform for a Threefry key
     # (JAX's defaults), unrolled: 0.25 us a leaf in XLA:CPU's loop of five
@@ -303,17 +303,17 @@ def build_trajectory(
         index = tree.num_leaves
         state = step_fn(tree.state, signed_step_size)
         momentum, velocity = state.momentum, state.velocity
-        energy = -state.logdensity + 0.5 * jnp.dot(momentum, velocity)
-        energy = jnp.where(jnp.isnan(energy), jnp.inf, energy)
-        log_weight = initial_energy - energy
+        leaf_energy = energy(state)
+        leaf_energy = jnp.where(jnp.isnan(leaf_energy), jnp.inf, leaf_energy)
+        log_weight = initial_energy - leaf_energy
         is_divergent = -log_weight > divergence_threshold
 
         log_sum_weight = jnp.logaddexp(tree.log_sum_weight, log_weight)
         leaf_key = _threefry2x32(leaf_keys, (jnp.uint32(0), (step_index + index).astype(jnp.uint32)))
-        leaf_uniform = _threefry_uniform(leaf_key, jnp.uint32(0), energy.dtype)
+        leaf_uniform = _threefry_uniform(leaf_key, jnp.uint32(0), leaf_energy.dtype)
         is_accepted = jnp.log(leaf_uniform) < log_weight - log_sum_weight
         proposal = _select(is_accepted, state, tree.proposal)
-        proposal_energy = jnp.where(is_accepted, energy, tree.proposal_energy)
+        proposal_energy = jnp.where(is_accepted, leaf_energy, tree.proposal_energy)
 
         sum_before = tree.momentum_sum
         momentum_sum = sum_before + momentum
