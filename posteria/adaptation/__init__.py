@@ -47,14 +47,15 @@ def choose_adaptation(adaptation: str, num_dimensions: int, dense_mass: bool) ->
     ``"auto"`` is nutpie's low-rank Fisher warmup from
     :data:`LOW_RANK_MIN_DIMENSIONS` dimensions up, and Stan's below them or
     with ``dense_mass=True``. From 20 dimensions the posteriors a low-rank
-    metric fixes gain most (gradients per effective draw, seed-averaged:
+    metric fixes gain most (gradients per bulk effective draw, seed-averaged:
     diamonds, 26-D, 3.5 against 3100 with Stan's warmup; the 100-D
-    correlated Gaussian 26 against 169, stochastic volatility 113 against
-    660), and where it fixes nothing it costs no more time (hierarchical,
-    logistic regression). Below, its fixed costs (0.5 s more compilation,
-    about 1 us more per leapfrog step) are most of a fit's time, and on
-    posteriordb's 13-D Gaussian-process funnel it mixes worse than Stan's
-    diagonal metric; pass ``adaptation="fisher_low_rank"`` for a small,
+    correlated Gaussian 8.6 against 132; stochastic volatility, 503-D, 113
+    against 660); where it fixes nothing it samples as fast (hierarchical,
+    logistic regression) but compiles 0.5-1.5 s longer (the hierarchical
+    model's first call: 20% fewer effective draws per second). Below, those
+    fixed costs (and about 1 us more per leapfrog step) are most of a fit's
+    time, and on posteriordb's 13-D Gaussian-process funnel it mixes worse
+    than Stan's diagonal metric; pass ``adaptation="fisher_low_rank"`` for a small,
     strongly correlated posterior (posteriordb's 3-D earnings regression:
     4.5 gradients per effective draw against 220).
 

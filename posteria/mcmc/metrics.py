@@ -1,4 +1,4 @@
-"""Euclidean metrics: momentum distribution, kinetic energy and U-turn criterion.
+"""Euclidean metrics: momentum distribution, sharp momentum and U-turn criterion.
 
 A metric fixes the kinetic energy ``K(p) = p^T M^{-1} p / 2`` of Hamiltonian
 Monte Carlo, where ``M^{-1}`` is the inverse mass matrix (the adapted estimate
@@ -51,8 +51,6 @@ class Metric(NamedTuple):
     sample_momentum_fn
         ``(rng_key, position) -> momentum``: a draw from ``N(0, M)``, shaped
         and typed like ``position``.
-    kinetic_energy_fn
-        ``momentum -> K(p) = p^T M^{-1} p / 2``.
     is_turning_fn
         ``(velocity_left, velocity_right, momentum_sum) -> bool``: the
         generalized no-U-turn criterion, ``True`` unless both
@@ -63,11 +61,11 @@ class Metric(NamedTuple):
         broadcast, so many trajectories can be checked at once.
     velocity_fn
         ``momentum -> M^{-1} p``, the sharp momentum (the derivative of the
-        kinetic energy).
+        kinetic energy ``p^T M^{-1} p / 2``, which a kernel computes from it:
+        :func:`~posteria.mcmc.integrators.energy`).
     """
 
     sample_momentum_fn: Callable[[Array, Array], Array]
-    kinetic_energy_fn: Callable[[Array], Array]
     is_turning_fn: Callable[[Array, Array, Array], Array]
     velocity_fn: Callable[[Array], Array]
 
@@ -92,8 +90,8 @@ def gaussian_euclidean(inverse_mass_matrix: Array) -> Metric:
     Returns
     -------
     Metric
-        Momentum sampler ``p ~ N(0, M)``, kinetic energy, sharp momentum and
-        U-turn criterion for this metric.
+        Momentum sampler ``p ~ N(0, M)``, sharp momentum and U-turn
+        criterion for this metric.
 
     Raises
     ------
@@ -109,8 +107,6 @@ def gaussian_euclidean(inverse_mass_matrix: Array) -> Metric:
     --------
     >>> import jax, jax.numpy as jnp
     >>> metric = gaussian_euclidean(jnp.array([1.0, 4.0]))
-    >>> float(metric.kinetic_energy_fn(jnp.array([1.0, 1.0])))
-    2.5
     >>> metric.velocity_fn(jnp.array([1.0, 1.0])).tolist()
     [1.0, 4.0]
     >>> bool(metric.is_turning_fn(jnp.array([1.0, 0.0]), jnp.array([-1.0, 0.0]), jnp.array([1.0, 0.0])))
@@ -148,10 +144,7 @@ def gaussian_euclidean(inverse_mass_matrix: Array) -> Metric:
             f"got shape {inverse_mass_matrix.shape}"
         )
 
-    def kinetic_energy_fn(momentum: Array) -> Array:
-        return 0.5 * jnp.dot(momentum, velocity_fn(momentum))
-
-    return Metric(sample_momentum_fn, kinetic_energy_fn, _is_turning, velocity_fn)
+    return Metric(sample_momentum_fn, _is_turning, velocity_fn)
 
 
 def _low_rank_euclidean(inverse_mass: LowRankInverseMass) -> Metric:
@@ -168,10 +161,7 @@ def _low_rank_euclidean(inverse_mass: LowRankInverseMass) -> Metric:
         noise = jax.random.normal(rng_key, position.shape, position.dtype)
         return ((noise + basis @ ((jax.lax.rsqrt(values) - 1.0) * (noise @ basis))) / scale).astype(position.dtype)
 
-    def kinetic_energy_fn(momentum: Array) -> Array:
-        return 0.5 * jnp.dot(momentum, velocity_fn(momentum))
-
-    return Metric(sample_momentum_fn, kinetic_energy_fn, _is_turning, velocity_fn)
+    return Metric(sample_momentum_fn, _is_turning, velocity_fn)
 
 
 def dense_inverse_mass_matrix(inverse_mass_matrix) -> Array:

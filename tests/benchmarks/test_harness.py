@@ -96,7 +96,7 @@ def test_a_failing_engine_becomes_an_error_record(monkeypatch, tmp_path):
     worker.main(["posteria-bad", "eight_schools", "--draws", "10", "--tune", "10", "--chains", "1",
                  "--out", str(out)])
     record = json.loads(out.read_text())
-    assert record["status"] == "error" and record["note"].startswith("ValueError: adaptation must be")
+    assert record["status"] == "error" and record["note"].startswith("ValueError: adaptation must be 'auto' or one of")
     assert "no-such-method" in record["note"] and "Traceback" in record["traceback"]
 
 
