@@ -46,7 +46,7 @@ from posteria.adaptation.fisher_schedule import (
     foreground_sizes,
 )
 from posteria.adaptation.mass_matrix import mass_matrix_adaptation
-from posteria.adaptation.step_size import DualAveragingState, dual_averaging, find_reasonable_step_size
+from posteria.adaptation.step_size import DualAveragingState, dual_averaging, restart_if_pending
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import LowRankInverseMass
 
@@ -214,12 +214,15 @@ class FisherAdaptationState(NamedTuple):
         (the step size is searched again when it first changes). Not a
         function of the step: which step first changes the metric depends on
         divergences and on degenerate estimates.
+    is_search_pending
+        Whether the step size is searched again before the next transition.
     """
 
     dual_averaging: DualAveragingState
     estimator: Any
     inverse_mass_matrix: Array
     is_initial_metric: Array
+    is_search_pending: Array
 
 
 def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, schedule, eigenvalue_cutoff):
@@ -235,12 +238,13 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
     is_final_metric = jnp.asarray(_is_final_metric_step(schedule))
     step_size_init, step_size_update, step_size_final = dual_averaging(target_accept)
 
-    def init(rng_key: Array, state: nuts.HMCState) -> FisherAdaptationState:
+    def init(state: nuts.HMCState) -> FisherAdaptationState:
         estimators, inverse_mass_matrix = estimator.init(state.position, state.logdensity_grad)
-        step_size = find_reasonable_step_size(rng_key, state, logdensity_fn, initial_step_size, inverse_mass_matrix)
-        return FisherAdaptationState(step_size_init(step_size), estimators, inverse_mass_matrix, jnp.array(True))
+        return FisherAdaptationState(
+            step_size_init(initial_step_size), estimators, inverse_mass_matrix, jnp.array(True), jnp.array(True)
+        )
 
-    def update(step_index, rng_key, state, adaptation, info) -> FisherAdaptationState:
+    def update(step_index, state, adaptation, info) -> FisherAdaptationState:
         is_good = (
             is_mass_matrix_window[step_index]
             & ~info.is_divergent
@@ -257,27 +261,23 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
             adaptation.inverse_mass_matrix,
             step_index,
         )
-
-        def restart(dual_averaging_state):
-            step_size = find_reasonable_step_size(
-                rng_key, state, logdensity_fn, jnp.exp(dual_averaging_state.log_step_size), inverse_mass_matrix
-            )
-            return step_size_init(step_size)
-
-        dual_averaging_state = jax.lax.cond(
-            (is_changed & adaptation.is_initial_metric) | is_final_metric[step_index],
-            restart,
-            lambda dual_averaging_state: step_size_update(dual_averaging_state, info.acceptance_rate),
-            adaptation.dual_averaging,
+        is_restart = (is_changed & adaptation.is_initial_metric) | is_final_metric[step_index]
+        dual_averaging_state = _select(
+            is_restart, adaptation.dual_averaging, step_size_update(adaptation.dual_averaging, info.acceptance_rate)
         )
         return FisherAdaptationState(
-            dual_averaging_state, estimators, inverse_mass_matrix, adaptation.is_initial_metric & ~is_changed
+            dual_averaging_state, estimators, inverse_mass_matrix, adaptation.is_initial_metric & ~is_changed, is_restart
         )
 
-    def parameters(adaptation: FisherAdaptationState, is_warmup) -> tuple[Array, Array]:
-        current = jnp.exp(adaptation.dual_averaging.log_step_size)
-        step_size = jnp.where(is_warmup, current, step_size_final(adaptation.dual_averaging))
-        return step_size, adaptation.inverse_mass_matrix
+    def parameters(rng_key, state, adaptation: FisherAdaptationState, is_warmup):
+        dual_averaging_state = restart_if_pending(
+            rng_key, state, logdensity_fn, adaptation.dual_averaging, adaptation.inverse_mass_matrix,
+            adaptation.is_search_pending,
+        )
+        adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))
+        current = jnp.exp(dual_averaging_state.log_step_size)
+        step_size = jnp.where(is_warmup, current, step_size_final(dual_averaging_state))
+        return adaptation, step_size, adaptation.inverse_mass_matrix
 
     return init, update, parameters
 
@@ -338,8 +338,8 @@ def fisher_adaptation_steps(
     >>> from posteria.mcmc import nuts
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
     >>> init, update, parameters = fisher_adaptation_steps(logdensity_fn, 100)
-    >>> adaptation = init(jax.random.key(0), nuts.init(jnp.ones(3), logdensity_fn))
-    >>> parameters(adaptation, is_warmup=True)[1]
+    >>> state = nuts.init(jnp.ones(3), logdensity_fn)
+    >>> parameters(jax.random.key(0), state, init(state), is_warmup=True)[2]
     Array([1., 1., 1.], dtype=float64)
     """
     return _fisher_steps(
@@ -400,8 +400,8 @@ def fisher_low_rank_adaptation_steps(
     >>> from posteria.mcmc import nuts
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
     >>> init, update, parameters = fisher_low_rank_adaptation_steps(logdensity_fn, 100)
-    >>> adaptation = init(jax.random.key(0), nuts.init(jnp.ones(3), logdensity_fn))
-    >>> parameters(adaptation, is_warmup=True)[1].basis.shape  # (d, rank)
+    >>> state = nuts.init(jnp.ones(3), logdensity_fn)
+    >>> parameters(jax.random.key(0), state, init(state), is_warmup=True)[2].basis.shape  # (d, rank)
     (3, 3)
     """
     del dense_mass

@@ -15,7 +15,7 @@ from jax import Array
 from posteria.mcmc import integrators, metrics
 from posteria.mcmc.nuts import HMCState
 
-__all__ = ["DualAveragingState", "dual_averaging", "find_reasonable_step_size"]
+__all__ = ["DualAveragingState", "dual_averaging", "find_reasonable_step_size", "restart_if_pending"]
 
 
 class DualAveragingState(NamedTuple):
@@ -216,3 +216,61 @@ def find_reasonable_step_size(
     carry = (rng_key, step_size, jnp.array(False), jnp.array(False), jnp.array(0))
     _, step_size, _, _, _ = jax.lax.while_loop(cond, body, carry)
     return step_size
+
+
+def restart_if_pending(
+    rng_key: Array,
+    state: HMCState,
+    logdensity_fn: Callable[[Array], Array],
+    dual_averaging_state: DualAveragingState,
+    inverse_mass_matrix: Array,
+    is_pending: Array,
+) -> DualAveragingState:
+    """Dual averaging restarted from :func:`find_reasonable_step_size` at ``state`` if ``is_pending``, else unchanged.
+
+    The search starts from the current iterate ``exp(log_step_size)``. A
+    warmup that runs every search of a chain through this one call, at the
+    top of a step, compiles the search (a leapfrog step, a gradient and a
+    momentum draw) once instead of once per place that asks for it.
+
+    Parameters
+    ----------
+    rng_key
+        Random key for the search's momenta.
+    state
+        Where the next transition starts.
+    logdensity_fn
+        Log density over a flat position vector.
+    dual_averaging_state
+        The step-size adaptation to restart.
+    inverse_mass_matrix
+        Metric of the next transition (any form ``gaussian_euclidean`` takes).
+    is_pending
+        Whether to search (a traced bool).
+
+    Returns
+    -------
+    DualAveragingState
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> from posteria.mcmc import nuts
+    >>> logdensity_fn = lambda x: -0.5 * jnp.sum((x / 0.01) ** 2)
+    >>> init, _, _ = dual_averaging()
+    >>> state = nuts.init(jnp.full(3, 0.01), logdensity_fn)
+    >>> restarted = restart_if_pending(jax.random.key(0), state, logdensity_fn, init(1.0), jnp.ones(3), True)
+    >>> bool(0.001 < jnp.exp(restarted.log_step_size) < 0.1)
+    True
+    >>> float(restart_if_pending(jax.random.key(0), state, logdensity_fn, init(1.0), jnp.ones(3), False).log_step_size)
+    0.0
+    """
+    step_size_init = dual_averaging()[0]
+
+    def restart(dual_averaging_state: DualAveragingState) -> DualAveragingState:
+        step_size = find_reasonable_step_size(
+            rng_key, state, logdensity_fn, jnp.exp(dual_averaging_state.log_step_size), inverse_mass_matrix
+        )
+        return step_size_init(step_size)
+
+    return jax.lax.cond(is_pending, restart, lambda dual_averaging_state: dual_averaging_state, dual_averaging_state)

@@ -4,7 +4,8 @@ Each warmup step makes one NUTS transition, updates the dual-averaging
 step size and, inside a slow window, adds the draw to the Welford
 (co)variance estimate. At the end of a slow window the estimate becomes the
 inverse mass matrix, the step size is re-initialised with
-:func:`find_reasonable_step_size`, and dual averaging restarts from it.
+:func:`find_reasonable_step_size` before the next transition, and dual
+averaging restarts from it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,7 @@ from jax import Array
 
 from posteria.adaptation.mass_matrix import WelfordState, mass_matrix_adaptation
 from posteria.adaptation.schedule import build_schedule
-from posteria.adaptation.step_size import (
-    DualAveragingState,
-    dual_averaging,
-    find_reasonable_step_size,
-)
+from posteria.adaptation.step_size import DualAveragingState, dual_averaging, restart_if_pending
 from posteria.mcmc import nuts
 
 __all__ = ["WarmupResult", "WindowAdaptationState", "window_adaptation", "window_adaptation_steps"]
@@ -39,11 +36,15 @@ class WindowAdaptationState(NamedTuple):
         Draws of the current slow window.
     inverse_mass_matrix
         Metric of the next transition.
+    is_search_pending
+        Whether the step size is searched again before the next transition
+        (at the start and after each slow window).
     """
 
     dual_averaging: DualAveragingState
     welford: WelfordState
     inverse_mass_matrix: Array
+    is_search_pending: Array
 
 
 class WarmupResult(NamedTuple):
@@ -138,20 +139,19 @@ def window_adaptation(
         state, adaptation = carry
         step_index, rng_key = xs
         kernel_key, adaptation_key = jax.random.split(rng_key)
-        step_size, inverse_mass_matrix = parameters(adaptation, is_warmup=True)
+        adaptation, step_size, inverse_mass_matrix = parameters(adaptation_key, state, adaptation, is_warmup=True)
         state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
-        adaptation = update(step_index, adaptation_key, state, adaptation, info)
+        adaptation = update(step_index, state, adaptation, info)
         if progress_fn is not None:
             progress_fn(step_index, info)
         return (state, adaptation), info
 
     def run(rng_key: Array, initial_position: Array) -> WarmupResult:
-        init_key, scan_key = jax.random.split(rng_key)
+        final_key, scan_key = jax.random.split(rng_key)
         state = nuts.init(jnp.asarray(initial_position, dtype=float), logdensity_fn)
-        adaptation = init(init_key, state)
         xs = (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
-        (state, adaptation), info = jax.lax.scan(one_step, (state, adaptation), xs)
-        step_size, inverse_mass_matrix = parameters(adaptation, is_warmup=False)
+        (state, adaptation), info = jax.lax.scan(one_step, (state, init(state)), xs)
+        _, step_size, inverse_mass_matrix = parameters(final_key, state, adaptation, is_warmup=False)
         return WarmupResult(state, step_size, inverse_mass_matrix, info)
 
     return run
@@ -171,17 +171,24 @@ def window_adaptation_steps(
     runs warmup and sampling in ONE scan with one NUTS kernel (half the
     compiled code), updating the adaptation only while ``step < num_warmup``.
 
+    Every step-size search runs in ``parameters``, at the top of a step:
+    ``init`` and ``update`` only ask for one, so a chain program holds one
+    copy of the search (its leapfrog step, gradient and momentum draw).
+
     Returns
     -------
     init
-        ``init(rng_key, state) -> WindowAdaptationState`` at the chain's first ``HMCState``
-        (its log density and gradient are not recomputed); finds the first step size.
+        ``init(state) -> WindowAdaptationState`` at the chain's first ``HMCState``
+        (its log density and gradient are not recomputed); asks for the first step-size search.
     update
-        ``update(step_index, rng_key, state, adaptation, info) -> WindowAdaptationState`` after the
+        ``update(step_index, state, adaptation, info) -> WindowAdaptationState`` after the
         transition of warmup step ``step_index`` (a traced int below ``num_warmup``).
     parameters
-        ``parameters(adaptation, is_warmup) -> (step_size, inverse_mass_matrix)``: during warmup
-        the current dual-averaging iterate, afterwards its average (Stan's adapted step size).
+        ``parameters(rng_key, state, adaptation, is_warmup) -> (adaptation, step_size,
+        inverse_mass_matrix)`` before a transition from ``state``: runs a pending search
+        (:func:`~posteria.adaptation.step_size.restart_if_pending`), then gives during
+        warmup the current dual-averaging iterate, afterwards its average (Stan's adapted
+        step size).
 
     Examples
     --------
@@ -189,9 +196,10 @@ def window_adaptation_steps(
     >>> from posteria.mcmc import nuts
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
     >>> init, update, parameters = window_adaptation_steps(logdensity_fn, 100)
-    >>> adaptation = init(jax.random.key(0), nuts.init(jnp.zeros(3), logdensity_fn))
-    >>> parameters(adaptation, is_warmup=True)[1].shape
-    (3,)
+    >>> state = nuts.init(jnp.zeros(3), logdensity_fn)
+    >>> adaptation, step_size, inverse_mass_matrix = parameters(jax.random.key(0), state, init(state), True)
+    >>> inverse_mass_matrix.shape, bool(adaptation.is_search_pending)
+    ((3,), False)
     """
     schedule = build_schedule(num_warmup)
     is_slow_window = jnp.asarray(schedule.is_slow_window)
@@ -199,26 +207,26 @@ def window_adaptation_steps(
     step_size_init, step_size_update, step_size_final = dual_averaging(target_accept)
     mass_matrix_init, mass_matrix_update, mass_matrix_final = mass_matrix_adaptation(dense_mass)
 
-    def init(rng_key: Array, state: nuts.HMCState) -> WindowAdaptationState:
+    def init(state: nuts.HMCState) -> WindowAdaptationState:
         position = state.position
         if dense_mass:
             inverse_mass_matrix = jnp.eye(position.shape[0], dtype=position.dtype)
         else:
             inverse_mass_matrix = jnp.ones(position.shape[0], dtype=position.dtype)
-        step_size = find_reasonable_step_size(rng_key, state, logdensity_fn, initial_step_size, inverse_mass_matrix)
-        return WindowAdaptationState(step_size_init(step_size), mass_matrix_init(position), inverse_mass_matrix)
+        return WindowAdaptationState(
+            step_size_init(initial_step_size), mass_matrix_init(position), inverse_mass_matrix, jnp.array(True)
+        )
 
-    def end_window(rng_key: Array, state: nuts.HMCState, adaptation: WindowAdaptationState) -> WindowAdaptationState:
+    def end_window(state: nuts.HMCState, adaptation: WindowAdaptationState) -> WindowAdaptationState:
         welford = adaptation.welford
         inverse_mass_matrix = jnp.where(
             welford.num_samples > 1, mass_matrix_final(welford), adaptation.inverse_mass_matrix
         )
-        step_size = find_reasonable_step_size(
-            rng_key, state, logdensity_fn, jnp.exp(adaptation.dual_averaging.log_step_size), inverse_mass_matrix
+        return WindowAdaptationState(
+            adaptation.dual_averaging, mass_matrix_init(state.position), inverse_mass_matrix, jnp.array(True)
         )
-        return WindowAdaptationState(step_size_init(step_size), mass_matrix_init(state.position), inverse_mass_matrix)
 
-    def update(step_index, rng_key, state, adaptation, info) -> WindowAdaptationState:
+    def update(step_index, state, adaptation, info) -> WindowAdaptationState:
         welford = jax.lax.cond(
             is_slow_window[step_index],
             mass_matrix_update,
@@ -226,18 +234,19 @@ def window_adaptation_steps(
             adaptation.welford,
             state.position,
         )
-        adaptation = WindowAdaptationState(
-            step_size_update(adaptation.dual_averaging, info.acceptance_rate),
-            welford,
-            adaptation.inverse_mass_matrix,
+        adaptation = adaptation._replace(
+            dual_averaging=step_size_update(adaptation.dual_averaging, info.acceptance_rate), welford=welford
         )
-        return jax.lax.cond(
-            is_window_end[step_index], end_window, lambda _, __, adaptation: adaptation, rng_key, state, adaptation
-        )
+        return jax.lax.cond(is_window_end[step_index], end_window, lambda _, adaptation: adaptation, state, adaptation)
 
-    def parameters(adaptation: WindowAdaptationState, is_warmup) -> tuple[Array, Array]:
-        current = jnp.exp(adaptation.dual_averaging.log_step_size)
-        step_size = jnp.where(is_warmup, current, step_size_final(adaptation.dual_averaging))
-        return step_size, adaptation.inverse_mass_matrix
+    def parameters(rng_key, state, adaptation: WindowAdaptationState, is_warmup):
+        dual_averaging_state = restart_if_pending(
+            rng_key, state, logdensity_fn, adaptation.dual_averaging, adaptation.inverse_mass_matrix,
+            adaptation.is_search_pending,
+        )
+        adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))
+        current = jnp.exp(dual_averaging_state.log_step_size)
+        step_size = jnp.where(is_warmup, current, step_size_final(dual_averaging_state))
+        return adaptation, step_size, adaptation.inverse_mass_matrix
 
     return init, update, parameters

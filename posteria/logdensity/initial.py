@@ -64,20 +64,22 @@ def initial_position_fn(ld, jitter: float = 0.0) -> Callable[[jax.Array, dict], 
     ((1,), True, True)
     """
 
+    slots = {slot.name: slot for slot in ld.slots}
+
     def position_fn(rng_key: jax.Array, data: dict) -> jax.Array:
-        key = rng_key
         unconstrained: dict[str, jax.Array] = {}
+        # One draw for the whole vector (one hash in the compiled program, not two per variable).
+        noise = jax.random.uniform(rng_key, (ld.size,), minval=-jitter, maxval=jitter) if jitter > 0 else None
 
         def free_value(rv, bound):
-            nonlocal key
             transform = resolve_transform(rv, bound)
             centre = rv.initval if rv.initval is not None else bound.support_point()
             x = jnp.broadcast_to(jnp.asarray(centre, dtype=float), rv.shape)
             u = x if transform is None else transform.inverse(x)
             u = jnp.where(jnp.isfinite(u), u, 0.0)
-            if jitter > 0 and rv.initval is None:
-                key, sub = jax.random.split(key)
-                u = u + jax.random.uniform(sub, jnp.shape(u), minval=-jitter, maxval=jitter)
+            if noise is not None and rv.initval is None and rv.name in slots:
+                slot = slots[rv.name]
+                u = u + jnp.reshape(noise[slot.start: slot.start + slot.size], jnp.shape(u))
             unconstrained[rv.name] = u
             return x if transform is None else transform.forward(u)
 

@@ -286,15 +286,15 @@ def build_trajectory(
     layout = _RowLayout.choose(max(max_tree_depth - 1, 1), momentum.size * momentum.dtype.itemsize)
     initial_energy = energy(initial_state)
 
-    # The uniforms of jax.random.split, fold_in and uniform for a Threefry key
-    # (JAX's defaults), unrolled: 0.25 us a leaf in XLA:CPU's loop of five
-    # steps, a few nanoseconds fused. A key of another kind is hashed from
-    # its first two words.
-    split = _threefry2x32(jax.random.key_data(rng_key)[:2], (jnp.zeros(2, jnp.uint32), jnp.arange(2, dtype=jnp.uint32)))
-    leaf_keys, doubling_key = (split[0][0], split[1][0]), (split[0][1], split[1][1])
-    # One uniform for the direction and one for the top-level selection, per doubling.
+    # The uniforms are jax.random.uniform(rng_key, (2 * max_tree_depth + 2**max_tree_depth,))
+    # for a Threefry key (JAX's default), each hashed unrolled where it is
+    # used: 0.25 us a leaf in XLA:CPU's loop of five steps, a few nanoseconds
+    # fused, and two hashes in the compiled program. The first two per
+    # doubling (direction, top-level selection), then one per leaf. A key of
+    # another kind is hashed from its first two words.
+    key = jax.random.key_data(rng_key)[:2]
     count = jnp.arange(2 * max_tree_depth, dtype=jnp.uint32).reshape(max_tree_depth, 2)
-    doubling_uniforms = _threefry_uniform(doubling_key, count, initial_energy.dtype)
+    doubling_uniforms = _threefry_uniform(key, count, initial_energy.dtype)
 
     def span_is_turning(first_velocity: Array, sum_before_first: Array, velocity: Array, momentum_sum: Array):
         return metric.is_turning_fn(first_velocity, velocity, momentum_sum - sum_before_first)
@@ -309,8 +309,8 @@ def build_trajectory(
         is_divergent = -log_weight > divergence_threshold
 
         log_sum_weight = jnp.logaddexp(tree.log_sum_weight, log_weight)
-        leaf_key = _threefry2x32(leaf_keys, (jnp.uint32(0), (step_index + index).astype(jnp.uint32)))
-        leaf_uniform = _threefry_uniform(leaf_key, jnp.uint32(0), leaf_energy.dtype)
+        leaf_number = (2 * max_tree_depth + step_index + index).astype(jnp.uint32)
+        leaf_uniform = _threefry_uniform(key, leaf_number, leaf_energy.dtype)
         is_accepted = jnp.log(leaf_uniform) < log_weight - log_sum_weight
         proposal = _select(is_accepted, state, tree.proposal)
         proposal_energy = jnp.where(is_accepted, leaf_energy, tree.proposal_energy)

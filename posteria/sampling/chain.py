@@ -209,9 +209,8 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         return jax.random.fold_in(jax.random.wrap_key_data(seed), chain)
 
     def start_chain(init, key, start, use_start, data, logdensity_fn):
-        start_key, adaptation_key = jax.random.split(jax.random.split(key)[0])
-        state = find_start(start_key, start, use_start, data, logdensity_fn)
-        return ChainCarry(state, init(adaptation_key, state), jnp.int32(0), state.position, _is_finite(state))
+        state = find_start(jax.random.split(key)[0], start, use_start, data, logdensity_fn)
+        return ChainCarry(state, init(state), jnp.int32(0), state.position, _is_finite(state))
 
     def initial(seed, chain, start, use_start, data):
         logdensity_fn, (init, _, _) = steps_for(data)
@@ -229,11 +228,11 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
             state, adaptation, num_divergent = carry.state, carry.adaptation, carry.num_divergent
             is_warmup = index < tune
             kernel_key, adaptation_key = jax.random.split(jax.random.fold_in(scan_key, index))
-            step_size, inverse_mass_matrix = parameters(adaptation, is_warmup)
+            adaptation, step_size, inverse_mass_matrix = parameters(adaptation_key, state, adaptation, is_warmup)
             state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
             adaptation = jax.lax.cond(
                 is_warmup,
-                lambda: update(jnp.minimum(index, tune - 1), adaptation_key, state, adaptation, info),
+                lambda: update(jnp.minimum(index, tune - 1), state, adaptation, info),
                 lambda: adaptation,
             )
             num_divergent = num_divergent + (info.is_divergent & ~is_warmup)

@@ -142,23 +142,22 @@ def _warmup(rng_key, covariance, start, adaptation, num_warmup, dense_mass=False
 
     init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
     kernel = nuts.build_kernel()
-    init_key, scan_key = jax.random.split(rng_key)
+    final_key, scan_key = jax.random.split(rng_key)
     state = nuts.init(start, logdensity_fn)
-    adaptation_state = init(init_key, state)
 
     def one_step(carry, xs):
         state, adaptation_state = carry
         step_index, key = xs
         kernel_key, adaptation_key = jax.random.split(key)
-        step_size, inverse_mass_matrix = parameters(adaptation_state, True)
+        adaptation_state, step_size, inverse_mass_matrix = parameters(adaptation_key, state, adaptation_state, True)
         state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
-        adaptation_state = update(step_index, adaptation_key, state, adaptation_state, info)
+        adaptation_state = update(step_index, state, adaptation_state, info)
         return (state, adaptation_state), info.num_integration_steps
 
     (state, adaptation_state), num_steps = jax.lax.scan(
-        one_step, (state, adaptation_state), (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
+        one_step, (state, init(state)), (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
     )
-    return parameters(adaptation_state, False), num_steps
+    return parameters(final_key, state, adaptation_state, False)[1:], num_steps
 
 
 def test_diagonal_fisher_recovers_known_scales_exactly():
@@ -188,23 +187,25 @@ def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_ma
         return -0.5 * x @ precision @ x
 
     init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
-    init_key, draw_key, scan_key = jax.random.split(rng_key, 3)
+    final_key, draw_key, scan_key = jax.random.split(rng_key, 3)
     dimension = covariance.shape[0]
     draws = jax.random.normal(draw_key, (num_warmup, dimension)) @ jnp.linalg.cholesky(covariance).T
     draws = jnp.where((jnp.arange(num_warmup) % 7 == 6)[:, None], divergent_scale * draws, draws)
-    adaptation_state = init(init_key, nuts.init(jnp.ones(dimension), logdensity_fn))
+    state = nuts.init(jnp.ones(dimension), logdensity_fn)
 
     def one_step(adaptation_state, xs):
         step_index, position, key = xs
         zero = jnp.zeros(())
         info = nuts.NUTSInfo(jnp.zeros(dimension), step_index % 7 == 6, jnp.array(True), zero, zero, 3, 1, 0.8 + zero)
-        adaptation_state = update(step_index, key, nuts.init(position, logdensity_fn), adaptation_state, info)
-        return adaptation_state, parameters(adaptation_state, True)[0]
+        state = nuts.init(position, logdensity_fn)
+        adaptation_state = update(step_index, state, adaptation_state, info)
+        adaptation_state, step_size, _ = parameters(key, state, adaptation_state, True)  # the next step's
+        return adaptation_state, step_size
 
     adaptation_state, step_sizes = jax.lax.scan(
-        one_step, adaptation_state, (jnp.arange(num_warmup), draws, jax.random.split(scan_key, num_warmup))
+        one_step, init(state), (jnp.arange(num_warmup), draws, jax.random.split(scan_key, num_warmup))
     )
-    step_size, inverse_mass_matrix = parameters(adaptation_state, False)
+    _, step_size, inverse_mass_matrix = parameters(final_key, state, adaptation_state, False)
     return (step_size, dense_inverse_mass_matrix(inverse_mass_matrix)), step_sizes, draws
 
 
@@ -283,17 +284,18 @@ def test_dual_averaging_restarts_under_the_final_metric(adaptation):
     # step-size-only stretch, which starts from a fresh search.
     logdensity_fn = lambda x: -0.5 * jnp.sum(x**2 / jnp.array([0.01, 1.0, 100.0]))  # noqa: E731
     num_warmup = 200
-    init, update, _ = ADAPTATIONS[adaptation](logdensity_fn, num_warmup)
+    init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup)
     schedule = build_fisher_schedule(num_warmup)
     final_stretch = num_warmup - int(schedule.is_mass_matrix_window.sum())
     assert final_stretch == 10
     state = nuts.init(jnp.ones(3), logdensity_fn)
     zero = jnp.zeros(())
     info = nuts.NUTSInfo(jnp.zeros(3), jnp.array(False), jnp.array(True), zero, zero, 3, 1, 0.6 + zero)
-    adaptation_state = init(jax.random.key(0), state)
-    update = jax.jit(update)
+    adaptation_state = init(state)
+    update, parameters = jax.jit(update), jax.jit(parameters, static_argnums=3)
     for step in range(num_warmup):
-        adaptation_state = update(step, jax.random.key(step), state, adaptation_state, info)
+        adaptation_state = update(step, state, adaptation_state, info)
+        adaptation_state, _, _ = parameters(jax.random.key(step), state, adaptation_state, True)
         if step == num_warmup - final_stretch - 2:
             assert int(adaptation_state.dual_averaging.step) > final_stretch  # not restarted yet
     assert int(adaptation_state.dual_averaging.step) == final_stretch
@@ -312,16 +314,15 @@ def test_early_low_rank_metric_from_the_latest_rows_equals_the_whole_buffers():
     draws = rng.normal(size=(num_warmup, dimension)) @ np.linalg.cholesky(covariance).T
     zero = jnp.zeros(())
     info = nuts.NUTSInfo(jnp.zeros(dimension), jnp.array(False), jnp.array(True), zero, zero, 3, 1, 0.8 + zero)
-    adaptation_state = init(jax.random.key(0), nuts.init(jnp.ones(dimension), logdensity_fn))
+    adaptation_state = init(nuts.init(jnp.ones(dimension), logdensity_fn))
     update = jax.jit(update)
     switches = np.flatnonzero(build_fisher_schedule(num_warmup).is_switch)
     assert switches[20] > foreground_capacity(build_fisher_schedule(num_warmup))
     for step in range(switches[20] + 1):  # the foreground is then the draws after switch 19
-        adaptation_state = update(step, jax.random.key(step), nuts.init(jnp.asarray(draws[step]), logdensity_fn),
-                                  adaptation_state, info)
+        adaptation_state = update(step, nuts.init(jnp.asarray(draws[step]), logdensity_fn), adaptation_state, info)
     x = draws[switches[19] + 1: switches[20] + 1]
     expected = fisher_dense_metric(x, -x @ np.asarray(precision), np.ones(len(x)), eigenvalue_cutoff=2.0)
-    actual = dense_inverse_mass_matrix(parameters(adaptation_state, True)[1])
+    actual = dense_inverse_mass_matrix(adaptation_state.inverse_mass_matrix)
     np.testing.assert_allclose(np.asarray(actual), np.asarray(expected), rtol=1e-4, atol=1e-6)  # solved two ways
 
 
@@ -349,10 +350,10 @@ def test_initial_metric_comes_from_the_gradient():
     # nutpie's first guess 1 / |g_i| (1 where g_i = 0), before any draw
     logdensity_fn = lambda x: -0.5 * jnp.sum(x**2 / jnp.array([4.0, 1.0, 0.25]))  # noqa: E731
     init, _, parameters = ADAPTATIONS["fisher"](logdensity_fn, 10)
-    adaptation_state = init(jax.random.key(0), nuts.init(jnp.array([2.0, 0.0, 1.0]), logdensity_fn))
-    step_size, inverse_mass_matrix = parameters(adaptation_state, is_warmup=True)
+    state = nuts.init(jnp.array([2.0, 0.0, 1.0]), logdensity_fn)
+    adaptation_state, step_size, inverse_mass_matrix = parameters(jax.random.key(0), state, init(state), is_warmup=True)
     np.testing.assert_allclose(np.asarray(inverse_mass_matrix), [2.0, 1.0, 0.25])
-    assert float(step_size) == float(parameters(adaptation_state, is_warmup=False)[0])
+    assert float(step_size) == float(parameters(jax.random.key(1), state, adaptation_state, is_warmup=False)[1])
 
 
 # --- pa.sample ------------------------------------------------------------------------

@@ -412,26 +412,23 @@ def test_checkpoint_layouts_give_the_same_trajectories(monkeypatch, small_buffer
 
 
 def test_uniforms_are_those_of_jax_random():
-    # The trajectory draws jax.random.split(key), uniform(second key, (depth, 2))
-    # and uniform(fold_in(first key, leaf number)), hashed unrolled; same bits
-    # under JAX's default Threefry settings, and the Random123 known answer.
+    # The trajectory's uniforms are jax.random.uniform(key, (2 * depth + 2**depth,)),
+    # hashed unrolled where each is used: the same bits under JAX's default
+    # Threefry settings, and the Random123 known answer.
     known = trajectory_module._threefry2x32(jnp.asarray([0x13198A2E, 0x03707344], jnp.uint32),
                                            jnp.asarray([0x243F6A88, 0x85A308D3], jnp.uint32))
     assert [int(word) for word in known] == [0xC4923A9C, 0x483DF7A0]
     key = jax.random.key(42)
     words = jax.random.key_data(key)
-    leaf_keys, doubling_key = (trajectory_module._threefry2x32(words, (jnp.uint32(0), jnp.uint32(i))) for i in (0, 1))
-    split = jax.random.split(key)
-    np.testing.assert_array_equal(jnp.stack(leaf_keys), jax.random.key_data(split[0]))
+    depth = 10
     for dtype in (jnp.float64, jnp.float32):
-        count = jnp.arange(20, dtype=jnp.uint32).reshape(10, 2)
-        np.testing.assert_array_equal(trajectory_module._threefry_uniform(doubling_key, count, dtype),
-                                      jax.random.uniform(split[1], (10, 2), dtype))
-        numbers = jnp.arange(0, 5000, 7, dtype=jnp.uint32)
-        leaf_uniforms = jax.vmap(lambda n: trajectory_module._threefry_uniform(
-            trajectory_module._threefry2x32(leaf_keys, (jnp.uint32(0), n)), jnp.uint32(0), dtype))(numbers)
-        expected = jax.vmap(lambda n: jax.random.uniform(jax.random.fold_in(split[0], n), dtype=dtype))(numbers)
-        np.testing.assert_array_equal(leaf_uniforms, expected)
+        expected = jax.random.uniform(key, (2 * depth + 2**depth,), dtype)
+        count = jnp.arange(2 * depth, dtype=jnp.uint32).reshape(depth, 2)
+        np.testing.assert_array_equal(trajectory_module._threefry_uniform(words, count, dtype),
+                                      expected[: 2 * depth].reshape(depth, 2))
+        numbers = jnp.arange(0, 2**depth, 7, dtype=jnp.uint32)
+        leaf_uniforms = trajectory_module._threefry_uniform(words, 2 * depth + numbers, dtype)
+        np.testing.assert_array_equal(leaf_uniforms, expected[2 * depth + numbers])
 
 
 def test_vmapped_trajectories_equal_one_at_a_time():
