@@ -205,23 +205,23 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         _, state = jax.lax.while_loop(is_searching, attempt, (0, untried))
         return state
 
-    def chain_key(seed, chain):
-        return jax.random.fold_in(jax.random.wrap_key_data(seed), chain)
+    def chain_keys(seed, chain):
+        """The keys of the chain's start and of its steps."""
+        return jax.random.split(jax.random.fold_in(jax.random.wrap_key_data(seed), chain))
 
-    def start_chain(init, key, start, use_start, data, logdensity_fn):
-        state = find_start(jax.random.split(key)[0], start, use_start, data, logdensity_fn)
+    def start_chain(init, start_key, start, use_start, data, logdensity_fn):
+        state = find_start(start_key, start, use_start, data, logdensity_fn)
         return ChainCarry(state, init(state), jnp.int32(0), state.position, _is_finite(state))
 
     def initial(seed, chain, start, use_start, data):
         logdensity_fn, (init, _, _) = steps_for(data)
-        return start_chain(init, chain_key(seed, chain), start, use_start, data, logdensity_fn)
+        return start_chain(init, chain_keys(seed, chain)[0], start, use_start, data, logdensity_fn)
 
     def advance(carry, seed, chain, start, use_start, first_step, data):
         logdensity_fn, (init, update, parameters) = steps_for(data)
-        key = chain_key(seed, chain)
-        scan_key = jax.random.split(key)[1]
+        start_key, scan_key = chain_keys(seed, chain)
         carry = jax.lax.cond(
-            first_step == 0, lambda: start_chain(init, key, start, use_start, data, logdensity_fn), lambda: carry
+            first_step == 0, lambda: start_chain(init, start_key, start, use_start, data, logdensity_fn), lambda: carry
         )
 
         def one_step(carry, index):
