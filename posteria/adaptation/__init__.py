@@ -51,8 +51,8 @@ def choose_adaptation(adaptation: str, num_dimensions: int, dense_mass: bool) ->
     diamonds, 26-D, 3.5 against 3100 with Stan's warmup; the 100-D
     correlated Gaussian 8.6 against 132; stochastic volatility, 503-D, 113
     against 660); where it fixes nothing it samples as fast (hierarchical,
-    logistic regression) but compiles 0.5-1.5 s longer (the hierarchical
-    model's first call: 20% fewer effective draws per second). Below, those
+    logistic regression) but compiles 0.5-1 s longer (the hierarchical
+    model's first call: 20-30% fewer effective draws per second). Below, those
     fixed costs (and about 1 us more per leapfrog step) are most of a fit's
     time, and on posteriordb's 13-D Gaussian-process funnel it mixes worse
     than Stan's diagonal metric; pass ``adaptation="fisher_low_rank"`` for a small,
