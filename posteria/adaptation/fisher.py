@@ -46,7 +46,7 @@ from posteria.adaptation.fisher_schedule import (
     foreground_sizes,
 )
 from posteria.adaptation.mass_matrix import mass_matrix_adaptation
-from posteria.adaptation.step_size import DualAveragingState, dual_averaging, restart_if_pending
+from posteria.adaptation.step_size import DualAveragingState, dual_averaging, step_parameters
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import LowRankInverseMass
 
@@ -236,7 +236,7 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
     is_switch = jnp.asarray(schedule.is_switch)
     is_update = jnp.asarray(estimator.is_update)
     is_final_metric = jnp.asarray(_is_final_metric_step(schedule))
-    step_size_init, step_size_update, step_size_final = dual_averaging(target_accept)
+    step_size_init, step_size_update, _ = dual_averaging(target_accept)
 
     def init(state: nuts.HMCState) -> FisherAdaptationState:
         estimators, inverse_mass_matrix = estimator.init(state.position, state.logdensity_grad)
@@ -270,14 +270,7 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
         )
 
     def parameters(rng_key, state, adaptation: FisherAdaptationState, is_warmup):
-        dual_averaging_state = restart_if_pending(
-            rng_key, state, logdensity_fn, adaptation.dual_averaging, adaptation.inverse_mass_matrix,
-            adaptation.is_search_pending,
-        )
-        adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))
-        current = jnp.exp(dual_averaging_state.log_step_size)
-        step_size = jnp.where(is_warmup, current, step_size_final(dual_averaging_state))
-        return adaptation, step_size, adaptation.inverse_mass_matrix
+        return step_parameters(rng_key, state, logdensity_fn, adaptation, is_warmup)
 
     return init, update, parameters
 

@@ -6,7 +6,7 @@ one ``lax.scan``.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +15,7 @@ from jax import Array
 from posteria.mcmc import integrators, metrics
 from posteria.mcmc.nuts import HMCState
 
-__all__ = ["DualAveragingState", "dual_averaging", "find_reasonable_step_size", "restart_if_pending"]
+__all__ = ["DualAveragingState", "dual_averaging", "find_reasonable_step_size", "step_parameters"]
 
 
 class DualAveragingState(NamedTuple):
@@ -218,20 +218,24 @@ def find_reasonable_step_size(
     return step_size
 
 
-def restart_if_pending(
+def step_parameters(
     rng_key: Array,
     state: HMCState,
     logdensity_fn: Callable[[Array], Array],
-    dual_averaging_state: DualAveragingState,
-    inverse_mass_matrix: Array,
-    is_pending: Array,
-) -> DualAveragingState:
-    """Dual averaging restarted from :func:`find_reasonable_step_size` at ``state`` if ``is_pending``, else unchanged.
+    adaptation: Any,
+    is_warmup: Array | bool,
+) -> tuple[Any, Array, Array]:
+    """``(adaptation, step_size, inverse_mass_matrix)`` of the next transition, after a pending step-size search.
 
-    The search starts from the current iterate ``exp(log_step_size)``. A
-    warmup that runs every search of a chain through this one call, at the
-    top of a step, compiles the search (a leapfrog step, a gradient and a
-    momentum draw) once instead of once per place that asks for it.
+    ``adaptation`` is a warmup state with ``dual_averaging``,
+    ``inverse_mass_matrix`` and ``is_search_pending`` fields. If a search is
+    pending, dual averaging restarts from :func:`find_reasonable_step_size`
+    at ``state``, started from the current iterate ``exp(log_step_size)``.
+    The step size is then the dual-averaging iterate during warmup and its
+    average afterwards (Stan's adapted step size). A warmup whose ``init``
+    and ``update`` only ask for searches, and whose ``parameters`` is this
+    at the top of each step, compiles the search (a leapfrog step, a
+    gradient and a momentum draw) once.
 
     Parameters
     ----------
@@ -241,36 +245,45 @@ def restart_if_pending(
         Where the next transition starts.
     logdensity_fn
         Log density over a flat position vector.
-    dual_averaging_state
-        The step-size adaptation to restart.
-    inverse_mass_matrix
-        Metric of the next transition (any form ``gaussian_euclidean`` takes).
-    is_pending
-        Whether to search (a traced bool).
+    adaptation
+        The warmup state.
+    is_warmup
+        Whether the next transition is a warmup one (a traced bool).
 
     Returns
     -------
-    DualAveragingState
+    adaptation, step_size, inverse_mass_matrix
+        The state with no search pending, and the next transition's parameters.
 
     Examples
     --------
     >>> import jax, jax.numpy as jnp
+    >>> from typing import NamedTuple
     >>> from posteria.mcmc import nuts
+    >>> class Warmup(NamedTuple):
+    ...     dual_averaging: DualAveragingState
+    ...     inverse_mass_matrix: jax.Array
+    ...     is_search_pending: jax.Array
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum((x / 0.01) ** 2)
-    >>> init, _, _ = dual_averaging()
     >>> state = nuts.init(jnp.full(3, 0.01), logdensity_fn)
-    >>> restarted = restart_if_pending(jax.random.key(0), state, logdensity_fn, init(1.0), jnp.ones(3), True)
-    >>> bool(0.001 < jnp.exp(restarted.log_step_size) < 0.1)
-    True
-    >>> float(restart_if_pending(jax.random.key(0), state, logdensity_fn, init(1.0), jnp.ones(3), False).log_step_size)
-    0.0
+    >>> warmup = Warmup(dual_averaging()[0](1.0), jnp.ones(3), jnp.array(True))
+    >>> warmup, step_size, _ = step_parameters(jax.random.key(0), state, logdensity_fn, warmup, True)
+    >>> bool(0.001 < step_size < 0.1), bool(warmup.is_search_pending)
+    (True, False)
     """
-    step_size_init = dual_averaging()[0]
+    step_size_init, _, step_size_final = dual_averaging()
 
     def restart(dual_averaging_state: DualAveragingState) -> DualAveragingState:
         step_size = find_reasonable_step_size(
-            rng_key, state, logdensity_fn, jnp.exp(dual_averaging_state.log_step_size), inverse_mass_matrix
+            rng_key, state, logdensity_fn, jnp.exp(dual_averaging_state.log_step_size), adaptation.inverse_mass_matrix
         )
         return step_size_init(step_size)
 
-    return jax.lax.cond(is_pending, restart, lambda dual_averaging_state: dual_averaging_state, dual_averaging_state)
+    dual_averaging_state = jax.lax.cond(
+        adaptation.is_search_pending, restart, lambda dual_averaging_state: dual_averaging_state,
+        adaptation.dual_averaging,
+    )
+    adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))
+    current = jnp.exp(dual_averaging_state.log_step_size)
+    step_size = jnp.where(is_warmup, current, step_size_final(dual_averaging_state))
+    return adaptation, step_size, adaptation.inverse_mass_matrix

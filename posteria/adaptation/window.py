@@ -18,7 +18,7 @@ from jax import Array
 
 from posteria.adaptation.mass_matrix import WelfordState, mass_matrix_adaptation
 from posteria.adaptation.schedule import build_schedule
-from posteria.adaptation.step_size import DualAveragingState, dual_averaging, restart_if_pending
+from posteria.adaptation.step_size import DualAveragingState, dual_averaging, step_parameters
 from posteria.mcmc import nuts
 
 __all__ = ["WarmupResult", "WindowAdaptationState", "window_adaptation", "window_adaptation_steps"]
@@ -186,7 +186,7 @@ def window_adaptation_steps(
     parameters
         ``parameters(rng_key, state, adaptation, is_warmup) -> (adaptation, step_size,
         inverse_mass_matrix)`` before a transition from ``state``: runs a pending search
-        (:func:`~posteria.adaptation.step_size.restart_if_pending`), then gives during
+        (:func:`~posteria.adaptation.step_size.step_parameters`), then gives during
         warmup the current dual-averaging iterate, afterwards its average (Stan's adapted
         step size).
 
@@ -204,7 +204,7 @@ def window_adaptation_steps(
     schedule = build_schedule(num_warmup)
     is_slow_window = jnp.asarray(schedule.is_slow_window)
     is_window_end = jnp.asarray(schedule.is_window_end)
-    step_size_init, step_size_update, step_size_final = dual_averaging(target_accept)
+    step_size_init, step_size_update, _ = dual_averaging(target_accept)
     mass_matrix_init, mass_matrix_update, mass_matrix_final = mass_matrix_adaptation(dense_mass)
 
     def init(state: nuts.HMCState) -> WindowAdaptationState:
@@ -240,13 +240,6 @@ def window_adaptation_steps(
         return jax.lax.cond(is_window_end[step_index], end_window, lambda _, adaptation: adaptation, state, adaptation)
 
     def parameters(rng_key, state, adaptation: WindowAdaptationState, is_warmup):
-        dual_averaging_state = restart_if_pending(
-            rng_key, state, logdensity_fn, adaptation.dual_averaging, adaptation.inverse_mass_matrix,
-            adaptation.is_search_pending,
-        )
-        adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))
-        current = jnp.exp(dual_averaging_state.log_step_size)
-        step_size = jnp.where(is_warmup, current, step_size_final(dual_averaging_state))
-        return adaptation, step_size, adaptation.inverse_mass_matrix
+        return step_parameters(rng_key, state, logdensity_fn, adaptation, is_warmup)
 
     return init, update, parameters
