@@ -64,12 +64,10 @@ def initial_position_fn(ld, jitter: float = 0.0) -> Callable[[jax.Array, dict], 
     ((1,), True, True)
     """
 
-    slots = {slot.name: slot for slot in ld.slots}
-
     def position_fn(rng_key: jax.Array, data: dict) -> jax.Array:
         unconstrained: dict[str, jax.Array] = {}
         # One draw for the whole vector (one hash in the compiled program, not two per variable).
-        noise = jax.random.uniform(rng_key, (ld.size,), minval=-jitter, maxval=jitter) if jitter > 0 else None
+        noise = unravel(jax.random.uniform(rng_key, (ld.size,), minval=-jitter, maxval=jitter), ld.slots)
 
         def free_value(rv, bound):
             transform = resolve_transform(rv, bound)
@@ -77,11 +75,10 @@ def initial_position_fn(ld, jitter: float = 0.0) -> Callable[[jax.Array, dict], 
             x = jnp.broadcast_to(jnp.asarray(centre, dtype=float), rv.shape)
             u = x if transform is None else transform.inverse(x)
             u = jnp.where(jnp.isfinite(u), u, 0.0)
-            if noise is not None and rv.initval is None and rv.name in slots:
-                slot = slots[rv.name]
-                u = u + jnp.reshape(noise[slot.start: slot.start + slot.size], jnp.shape(u))
+            if jitter > 0 and rv.initval is None:
+                u = u + noise[rv.name]
             unconstrained[rv.name] = u
-            return x if transform is None else transform.forward(u)
+            return u if transform is None else transform.forward(u)  # children centre on the jittered value
 
         evaluate_model(ld.model, ld.model.free_RVs, data, free_value, ld.data_map)
         if not ld.slots:

@@ -5,6 +5,7 @@ import pytest
 import scipy.stats as st
 
 import posteria as pa
+from posteria.logdensity import initial_point
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +144,24 @@ def test_initval_and_positional_parameters():
     assert point["s_log__"] == pytest.approx(np.log(0.5))
     assert model.logp({"x": 0.0, "s": 1.0}) == pytest.approx(st.norm(3, 2).logpdf(0) + st.halfnorm(scale=2).logpdf(1))
     assert x.shape == s.shape == ()
+
+
+def test_jitter_moves_each_free_value_within_its_width_in_unconstrained_space():
+    # One uniform draw covers the whole vector: every element of every
+    # variable without an initval moves by less than the jitter, each by its
+    # own amount; a child's centre follows its parent's jittered value.
+    with pa.Model() as model:
+        mu = pa.Normal("mu", 0.0, 1.0)
+        pa.Normal("theta", mu=mu, sigma=1.0, shape=3)
+        pa.HalfNormal("s", 1.0, shape=2)
+        pa.Normal("fixed", 0.0, 1.0, initval=0.7)
+    centre = initial_point(model)
+    point = initial_point(model, seed=3, jitter=0.5)
+    moved = {name: np.asarray(point[name]) - np.asarray(centre[name]) for name in ("mu", "s_log__")}
+    moved["theta"] = np.asarray(point["theta"]) - point["mu"]  # centred on the jittered mu
+    values = np.concatenate([np.ravel(v) for v in moved.values()])
+    assert np.all((np.abs(values) > 0) & (np.abs(values) < 0.5)) and len(set(values.tolist())) == values.size
+    assert point["fixed"] == pytest.approx(0.7)
 
 
 def test_user_transform_overrides_default():
