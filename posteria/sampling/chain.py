@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from posteria.adaptation import ADAPTATIONS
+from posteria.compiler import compile_lowered
 from posteria.logdensity import LogDensity, initial_position_fn
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import dense_inverse_mass_matrix
@@ -45,6 +46,7 @@ class ChainSettings(NamedTuple):
     adaptation: str
     dtype: str
     jitter: float
+    compile_mode: str = "fast_compile"
 
     @property
     def num_steps(self) -> int:
@@ -118,7 +120,8 @@ def compiled_chain(ld: LogDensity, settings: ChainSettings, start: np.ndarray, d
         shapes = jax.eval_shape(initial, *arguments, data)
         blank = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
         traced = jax.jit(advance).trace(blank, *arguments, np.int32(0), data)
-        cache[signature] = ChainProgram(traced.lower().compile(), blank, traced.jaxpr, settings)
+        cache[signature] = ChainProgram(compile_lowered(traced.lower(), settings.compile_mode), blank, traced.jaxpr,
+                                        settings)
     return cache[signature]
 
 

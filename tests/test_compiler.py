@@ -1,0 +1,51 @@
+"""Compile modes: the options reach XLA, an XLA without them still compiles, pa.sample takes the mode by name."""
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import posteria as pa
+from posteria import compiler
+
+
+def lowered_sum_of_sines():
+    return jax.jit(lambda x: jnp.sin(x).sum()).lower(jnp.ones(3))
+
+
+def test_fast_compile_options_reach_xla(monkeypatch):
+    # A malformed value of a real option must fail inside XLA: the mode's options are passed, not dropped.
+    monkeypatch.setitem(compiler.COMPILE_MODES, "fast_compile", {"xla_backend_optimization_level": "high"})
+    with pytest.raises(jax.errors.JaxRuntimeError, match="xla_backend_optimization_level"):
+        compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile")
+
+
+def test_an_option_unknown_to_this_xla_falls_back_to_its_defaults(monkeypatch):
+    monkeypatch.setitem(compiler.COMPILE_MODES, "fast_compile", {"xla_option_from_the_future": True})
+    compiled = compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile")
+    assert float(compiled(jnp.full(3, np.pi / 2))) == pytest.approx(3.0)
+
+
+def test_sample_refuses_an_unknown_compile_mode_by_name():
+    with pa.Model():
+        pa.Normal("mu", 0.0, 1.0)
+        with pytest.raises(ValueError, match="compile_mode must be one of .*'fast_compile'.*got 'fastest'"):
+            pa.sample(10, tune=10, chains=1, compile_mode="fastest", progressbar=False)
+
+
+def test_both_modes_sample_the_conjugate_posterior():
+    # mu ~ N(0, 10^2), y_i ~ N(mu, 1): the posterior of mu is N(sum(y) / (n + 0.01), 1 / (n + 0.01)).
+    y = np.array([0.3, 1.2, 0.8, 1.9, 1.1])
+    mean, sd = y.sum() / (len(y) + 0.01), (len(y) + 0.01) ** -0.5
+    for mode in ("fast_compile", "fast_runtime"):
+        with pa.Model():
+            mu = pa.Normal("mu", 0.0, 10.0)
+            pa.Normal("y", mu, 1.0, observed=y)
+            idata = pa.sample(500, tune=500, chains=2, seed=3, compile_mode=mode, progressbar=False)
+        draws = idata.posterior["mu"].values
+        mcse_mean = float(az.mcse(idata, var_names=["mu"])["mu"])
+        mcse_sd = sd / np.sqrt(2 * float(az.ess(idata, var_names=["mu"])["mu"]))  # a Gaussian's sd estimate
+        assert idata.attrs["compile_mode"] == mode
+        assert abs(draws.mean() - mean) < 4 * mcse_mean
+        assert abs(draws.std() - sd) < 4 * mcse_sd
