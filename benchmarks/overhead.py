@@ -1,6 +1,7 @@
 """posteria's sampler overhead: time per gradient inside NUTS over the time of a bare compiled gradient.
 
-Both are timed on one core, in one compiled program each, with the model's
+Both are timed on one core, in one compiled program each, compiled in the
+compile mode the fit used (``idata.attrs["compile_mode"]``), with the model's
 data passed as arguments (as ``pa.sample`` does):
 
 - NUTS: a ``lax.scan`` of NUTS transitions (``posteria.mcmc.nuts``) with the
@@ -22,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from posteria.compiler import compile_lowered
 from posteria.mcmc import nuts
 
 
@@ -34,7 +36,8 @@ def _best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
     return best
 
 
-def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_seconds: float = 0.3) -> float:
+def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_seconds: float = 0.3,
+                  compile_mode: str = "fast_compile") -> float:
     """Seconds per ``value_and_grad`` of ``logdensity_fn(theta, data)``, timed inside one ``fori_loop``.
 
     Parameters
@@ -45,6 +48,8 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
         Where to evaluate it (``theta`` moves by ``1e-9 * i`` at iteration ``i``).
     target_seconds
         About how long each of the three timed loops runs.
+    compile_mode
+        A key of :data:`posteria.compiler.COMPILE_MODES`.
 
     Examples
     --------
@@ -55,7 +60,6 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
     """
     value_and_grad = jax.value_and_grad(logdensity_fn)
 
-    @jax.jit
     def loop(theta, data, num_evaluations):
         def body(i, total):
             value, grad = value_and_grad(theta + 1e-9 * i, data)
@@ -63,7 +67,7 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
 
         return jax.lax.fori_loop(0, num_evaluations, body, jnp.zeros((), theta.dtype))
 
-    jax.block_until_ready(loop(theta, data, 1))  # compile
+    loop = compile_lowered(jax.jit(loop).lower(theta, data, 1), compile_mode)
     num_evaluations = 16
     while (seconds := _best_time(lambda: loop(theta, data, num_evaluations), repeats=1)) < target_seconds / 4:
         num_evaluations *= 4
@@ -73,7 +77,7 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
 
 def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size: float,
                        inverse_mass_matrix: jax.Array, num_transitions: int = 100,
-                       seed: int = 0) -> tuple[float, int]:
+                       seed: int = 0, compile_mode: str = "fast_compile") -> tuple[float, int]:
     """Seconds per leapfrog step of NUTS with fixed parameters, and the leapfrog steps timed.
 
     The fastest of three runs of ``num_transitions`` transitions counts (the
@@ -89,6 +93,8 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
         The adapted NUTS parameters, held fixed.
     num_transitions, seed
         Transitions per run; the runs use keys ``seed + 1 .. seed + 3``.
+    compile_mode
+        A key of :data:`posteria.compiler.COMPILE_MODES`.
 
     References
     ----------
@@ -103,7 +109,6 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
     """
     kernel = nuts.build_kernel()
 
-    @jax.jit
     def run(key, theta, data):
         density = lambda position: logdensity_fn(position, data)  # noqa: E731
 
@@ -113,7 +118,7 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
 
         return jax.lax.scan(one_step, nuts.init(theta, density), jax.random.split(key, num_transitions))[1]
 
-    jax.block_until_ready(run(jax.random.key(seed), theta, data))  # compile
+    run = compile_lowered(jax.jit(run).lower(jax.random.key(seed), theta, data), compile_mode)
     best, total_steps = float("inf"), 0
     for repeat in range(1, 4):  # the fastest of three runs: the least disturbed by other processes
         started = time.perf_counter()
@@ -149,8 +154,9 @@ def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, floa
     theta = jnp.asarray(ld.unconstrain(point))
     step_size = float(idata.sample_stats["step_size"].values[0, -1])
     inverse_mass_matrix = jnp.asarray(idata.sample_stats["inverse_mass_matrix"].values[0])
+    mode = idata.attrs.get("compile_mode", "fast_runtime")
     nuts_seconds, num_steps = nuts_gradient_time(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix,
-                                                 num_transitions)
-    bare_seconds = gradient_time(ld.logdensity_fn, theta, data)
+                                                 num_transitions, compile_mode=mode)
+    bare_seconds = gradient_time(ld.logdensity_fn, theta, data, compile_mode=mode)
     return {"nuts_us_per_grad": 1e6 * nuts_seconds, "bare_us_per_grad": 1e6 * bare_seconds,
             "overhead": nuts_seconds / bare_seconds, "num_steps": num_steps}
