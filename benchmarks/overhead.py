@@ -26,8 +26,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from posteria.adaptation.fisher_dense import MAX_RANK, low_rank_size
+from posteria.adaptation.fisher_schedule import build_fisher_schedule, foreground_capacity
 from posteria.compiler import compile_lowered
 from posteria.mcmc import nuts
+from posteria.mcmc.metrics import LowRankInverseMass
 
 
 def _best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
@@ -80,7 +83,7 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
 
 
 def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size: float,
-                       inverse_mass_matrix: jax.Array, num_transitions: int = 100,
+                       inverse_mass_matrix: jax.Array | LowRankInverseMass, num_transitions: int = 100,
                        seed: int = 0, compile_mode: str = "fast_compile") -> tuple[float, int]:
     """Seconds per leapfrog step of NUTS with fixed parameters, and the leapfrog steps timed.
 
@@ -132,11 +135,44 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
     return best, total_steps
 
 
+def adapted_metric(idata) -> jax.Array | LowRankInverseMass:
+    """Chain 0's inverse mass matrix, in the form its kernel used.
+
+    ``idata`` stores it multiplied out. After a low-rank warmup the kernel
+    held it factored with ``k`` columns (:func:`low_rank_size`), at ``O(d k)``
+    per leapfrog step, so it is factored again with as many columns: the
+    diagonal scale ``sqrt(diag M)`` and the eigenvectors of the rescaled
+    matrix farthest from 1 on a log scale. That is exact when the scale is
+    the warmup's and otherwise close; either way it costs what the sampler paid.
+
+    Examples
+    --------
+    >>> import posteria as pa
+    >>> from posteria.mcmc.metrics import dense_inverse_mass_matrix
+    >>> with pa.Model() as model:
+    ...     x = pa.MvNormal("x", mu=np.zeros(2), cov=np.array([[4.0, 1.9], [1.9, 1.0]]))
+    >>> idata = pa.sample(100, tune=100, chains=1, seed=1, model=model, progressbar=False,
+    ...                   adaptation="fisher_low_rank", compute_convergence_checks=False)
+    >>> metric = adapted_metric(idata)
+    >>> metric.basis.shape, bool(np.allclose(dense_inverse_mass_matrix(metric),
+    ...                                      idata.sample_stats["inverse_mass_matrix"].values[0]))
+    ((2, 2), True)
+    """
+    matrix = np.asarray(idata.sample_stats["inverse_mass_matrix"].values[0])
+    if idata.attrs.get("adaptation") != "fisher_low_rank":
+        return jnp.asarray(matrix)
+    scale = np.sqrt(np.diag(matrix))
+    values, vectors = np.linalg.eigh(matrix / np.outer(scale, scale))
+    capacity = foreground_capacity(build_fisher_schedule(int(idata.attrs["tuning_steps"])))
+    order = np.argsort(-np.abs(np.log(values)))[: low_rank_size(len(scale), capacity, MAX_RANK)]
+    return LowRankInverseMass(jnp.asarray(scale), jnp.asarray(vectors[:, order]), jnp.asarray(values[order]))
+
+
 def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, float]:
     """Overhead of posteria's NUTS on ``model``, with the adaptation found in ``idata`` (from ``pa.sample``).
 
     NUTS starts at the last draw of chain 0, with that chain's final step
-    size and inverse mass matrix.
+    size and inverse mass matrix (factored as its kernel had it: :func:`adapted_metric`).
 
     Returns ``nuts_us_per_grad``, ``bare_us_per_grad``, ``overhead``
     (their ratio) and ``num_steps`` (leapfrog steps timed, over three runs).
@@ -157,7 +193,7 @@ def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, floa
     point = {rv.name: np.asarray(idata.posterior[rv.name].values[0, -1]) for rv in model.free_RVs}
     theta = jnp.asarray(ld.unconstrain(point))
     step_size = float(idata.sample_stats["step_size"].values[0, -1])
-    inverse_mass_matrix = jnp.asarray(idata.sample_stats["inverse_mass_matrix"].values[0])
+    inverse_mass_matrix = adapted_metric(idata)
     mode = idata.attrs.get("compile_mode", "fast_runtime")
     nuts_seconds, num_steps = nuts_gradient_time(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix,
                                                  num_transitions, compile_mode=mode)
