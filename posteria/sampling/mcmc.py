@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from posteria.adaptation import choose_adaptation
-from posteria.compiler import COMPILE_MODES
+from posteria.compiler import COMPILE_MODES, compile_lowered
 from posteria.diagnostics import check, enforce
 from posteria.errors import SamplingError
 from posteria.io import to_inference_data
@@ -191,10 +191,10 @@ def sample(
                 raise
         finished = time.perf_counter()
         stats, positions = (jax.tree_util.tree_map(lambda *xs: np.stack(xs), *parts) for parts in zip(*results))
-        values = _per_draw(ld, "constrained_fn", positions, data)
+        values = _per_draw(ld, "constrained_fn", positions, data, compile_mode)
         log_likelihood = None
         if (idata_kwargs or {}).get("log_likelihood", False):
-            log_likelihood = _per_draw(ld, "pointwise_loglik_fn", positions, data)
+            log_likelihood = _per_draw(ld, "pointwise_loglik_fn", positions, data, compile_mode)
 
     if var_names is not None:
         values = {k: v for k, v in values.items() if k in var_names}
@@ -220,13 +220,17 @@ def sample(
     return idata
 
 
-def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict) -> dict[str, np.ndarray]:
+def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict,
+              compile_mode: str) -> dict[str, np.ndarray]:
     """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (cached in ``ld.programs``)."""
-    key = ("per_draw", fn_name)
-    if key not in ld.programs:
-        ld.programs[key] = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None)))
     chains, draws = positions.shape[:2]
-    flat = ld.programs[key](positions.reshape(chains * draws, -1), data)
+    flat = positions.reshape(chains * draws, -1)
+    key = ("per_draw", fn_name, compile_mode, flat.shape, flat.dtype.str,
+           tuple((k, v.shape, v.dtype.str) for k, v in data.items()))
+    if key not in ld.programs:
+        lowered = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None))).lower(flat, data)
+        ld.programs[key] = compile_lowered(lowered, compile_mode)
+    flat = ld.programs[key](flat, data)
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
 
 
