@@ -21,6 +21,12 @@ def test_fast_compile_options_reach_xla(monkeypatch):
         compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile")
 
 
+def test_this_xla_knows_every_option_of_every_mode():
+    # Else compile_lowered would silently fall back to XLA's defaults and the first fit would slow down.
+    for options in compiler.COMPILE_MODES.values():
+        lowered_sum_of_sines().compile(compiler_options=options)
+
+
 def test_an_option_unknown_to_this_xla_falls_back_to_its_defaults(monkeypatch):
     monkeypatch.setitem(compiler.COMPILE_MODES, "fast_compile", {"xla_option_from_the_future": True})
     compiled = compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile")

@@ -46,7 +46,7 @@ class ChainSettings(NamedTuple):
     adaptation: str
     dtype: str
     jitter: float
-    compile_mode: str = "fast_compile"
+    compile_mode: str
 
     @property
     def num_steps(self) -> int:
