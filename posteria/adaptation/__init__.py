@@ -21,7 +21,10 @@ from posteria.adaptation.mass_matrix import (
 from posteria.adaptation.schedule import WarmupSchedule, build_schedule
 from posteria.adaptation.step_size import (
     DualAveragingState,
+    StepSizeSearch,
+    adapted_transition,
     dual_averaging,
+    final_parameters,
     find_reasonable_step_size,
 )
 from posteria.adaptation.window import WarmupResult, WindowAdaptationState, window_adaptation, window_adaptation_steps
@@ -32,7 +35,7 @@ ADAPTATIONS = {
     "fisher_low_rank": fisher_low_rank_adaptation_steps,
 }
 """Warmup methods by name, each ``steps(logdensity_fn, num_warmup, *, target_accept, dense_mass)``
-returning ``(init, update, parameters)`` (see :func:`window_adaptation_steps`); ``pa.sample(adaptation=...)``.
+returning ``(init, update, transition)`` (see :func:`window_adaptation_steps`); ``pa.sample(adaptation=...)``.
 
 ``dense_mass=True`` means: ``"stan"``, the draws' covariance; ``"fisher"``, the dense
 Fisher-divergence minimiser; ``"fisher_low_rank"`` ignores it (its metric is a factored low-rank one)."""
@@ -83,13 +86,16 @@ __all__ = [
     "DualAveragingState",
     "FisherAdaptationState",
     "FisherSchedule",
+    "StepSizeSearch",
     "WarmupResult",
     "WarmupSchedule",
     "WelfordState",
     "WindowAdaptationState",
+    "adapted_transition",
     "build_fisher_schedule",
     "build_schedule",
     "dual_averaging",
+    "final_parameters",
     "find_reasonable_step_size",
     "fisher_adaptation_steps",
     "fisher_dense_metric",

@@ -46,7 +46,7 @@ from posteria.adaptation.fisher_schedule import (
     foreground_sizes,
 )
 from posteria.adaptation.mass_matrix import mass_matrix_adaptation
-from posteria.adaptation.step_size import DualAveragingState, dual_averaging, step_parameters
+from posteria.adaptation.step_size import DualAveragingState, adapted_transition, dual_averaging
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import LowRankInverseMass
 
@@ -226,7 +226,7 @@ class FisherAdaptationState(NamedTuple):
 
 
 def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, schedule, eigenvalue_cutoff):
-    """``(init, update, parameters)`` of the Fisher warmup; ``eigenvalue_cutoff=None`` for a diagonal metric."""
+    """``(init, update, transition)`` of the Fisher warmup; ``eigenvalue_cutoff=None`` for a diagonal metric."""
     schedule = build_fisher_schedule(num_warmup) if schedule is None else schedule
     if eigenvalue_cutoff is None:
         estimator = _diagonal_estimator(schedule)
@@ -269,10 +269,10 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
             dual_averaging_state, estimators, inverse_mass_matrix, adaptation.is_initial_metric & ~is_changed, is_restart
         )
 
-    def parameters(rng_key, state, adaptation: FisherAdaptationState, is_warmup):
-        return step_parameters(rng_key, state, logdensity_fn, adaptation, is_warmup)
+    def transition(rng_key, state, adaptation: FisherAdaptationState, is_warmup, kernel):
+        return adapted_transition(rng_key, state, adaptation, is_warmup, logdensity_fn, kernel)
 
-    return init, update, parameters
+    return init, update, transition
 
 
 def fisher_adaptation_steps(
@@ -284,7 +284,7 @@ def fisher_adaptation_steps(
     initial_step_size: float = 1.0,
     schedule: FisherSchedule | None = None,
 ) -> tuple[Callable, Callable, Callable]:
-    """nutpie's warmup as ``(init, update, parameters)``, the same contract as Stan's.
+    """nutpie's warmup as ``(init, update, transition)``, the same contract as Stan's.
 
     The metric starts at ``1 / |grad log p(x0)|`` and is recomputed after
     every warmup step of the metric stage from the foreground window's draws
@@ -315,7 +315,7 @@ def fisher_adaptation_steps(
 
     Returns
     -------
-    init, update, parameters
+    init, update, transition
         As :func:`~posteria.adaptation.window.window_adaptation_steps`, with a
         :class:`FisherAdaptationState`.
 
@@ -330,9 +330,9 @@ def fisher_adaptation_steps(
     >>> import jax, jax.numpy as jnp
     >>> from posteria.mcmc import nuts
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
-    >>> init, update, parameters = fisher_adaptation_steps(logdensity_fn, 100)
+    >>> init, update, transition = fisher_adaptation_steps(logdensity_fn, 100)
     >>> state = nuts.init(jnp.ones(3), logdensity_fn)
-    >>> parameters(jax.random.key(0), state, init(state), is_warmup=True)[2]
+    >>> init(state).inverse_mass_matrix  # nutpie's first guess, 1 / |gradient|
     Array([1., 1., 1.], dtype=float64)
     """
     return _fisher_steps(
@@ -378,7 +378,7 @@ def fisher_low_rank_adaptation_steps(
 
     Returns
     -------
-    init, update, parameters
+    init, update, transition
         As :func:`fisher_adaptation_steps`; the metric is a ``LowRankInverseMass``.
 
     References
@@ -392,9 +392,9 @@ def fisher_low_rank_adaptation_steps(
     >>> import jax, jax.numpy as jnp
     >>> from posteria.mcmc import nuts
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
-    >>> init, update, parameters = fisher_low_rank_adaptation_steps(logdensity_fn, 100)
+    >>> init, update, transition = fisher_low_rank_adaptation_steps(logdensity_fn, 100)
     >>> state = nuts.init(jnp.ones(3), logdensity_fn)
-    >>> parameters(jax.random.key(0), state, init(state), is_warmup=True)[2].basis.shape  # (d, rank)
+    >>> init(state).inverse_mass_matrix.basis.shape  # (d, rank)
     (3, 3)
     """
     del dense_mass

@@ -1,7 +1,9 @@
-"""Step-size adaptation: dual averaging and Stan's initial step-size heuristic.
+"""Step-size adaptation: dual averaging, Stan's step-size search, and the adapted transition.
 
-Both pieces are pure and jit-able, so the warmup driver can run them inside
-one ``lax.scan``.
+All pieces are pure and jit-able, so a warmup driver can run them inside one
+``lax.scan``. :func:`adapted_transition` runs a pending search as one-leapfrog
+trials of the NUTS kernel itself, so a chain program compiles one kernel and
+no separate search code.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import jax.numpy as jnp
 from jax import Array
 
 from posteria.mcmc import integrators, metrics
-from posteria.mcmc.nuts import HMCState
+from posteria.mcmc.nuts import HMCState, NUTSInfo
 
-__all__ = ["DualAveragingState", "dual_averaging", "find_reasonable_step_size", "step_parameters"]
+__all__ = [
+    "DualAveragingState", "StepSizeSearch", "adapted_transition", "dual_averaging", "final_parameters",
+    "find_reasonable_step_size", "search_init", "search_update",
+]
 
 
 class DualAveragingState(NamedTuple):
@@ -123,6 +128,80 @@ def dual_averaging(
     return init, update, final
 
 
+class StepSizeSearch(NamedTuple):
+    """Stan's step-size search, one trial at a time.
+
+    Attributes
+    ----------
+    step_size
+        The next trial's step size; the search's result once it stops.
+    is_growing
+        The direction, set by trial 0: double (accepted) or halve (rejected).
+    is_running
+        Whether another trial is due.
+    trial
+        Trials made so far.
+    """
+
+    step_size: Array
+    is_growing: Array
+    is_running: Array
+    trial: Array
+
+
+def search_init(step_size: Array | float, is_running: Array | bool = True) -> StepSizeSearch:
+    """A search from ``step_size`` (one that is not ``is_running`` makes no trial).
+
+    Examples
+    --------
+    >>> search_init(0.5).trial.item(), bool(search_init(0.5, False).is_running)
+    (0, False)
+    """
+    step_size = jnp.asarray(step_size, dtype=float)
+    return StepSizeSearch(step_size, jnp.array(False), jnp.asarray(is_running), jnp.array(0))
+
+
+def search_update(
+    search: StepSizeSearch,
+    acceptance_probability: Array,
+    *,
+    acceptance_threshold: float = 0.8,
+    max_num_iterations: int = 100,
+) -> StepSizeSearch:
+    """The search after a trial at ``search.step_size`` had ``acceptance_probability`` (no change once stopped).
+
+    Stan's ``init_stepsize``: the first trial fixes the direction (double if
+    accepted, halve if not); each later trial either crosses the threshold
+    (stop: when doubling, the first step size rejected; when halving, the
+    first accepted) or moves the step size one more factor of 2. NaN counts
+    as a rejection. At most ``max_num_iterations`` trials follow the first.
+
+    References
+    ----------
+    Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn Sampler. JMLR 15,
+    Algorithm 4; Stan's ``base_hmc::init_stepsize``.
+
+    Examples
+    --------
+    >>> search = search_update(search_init(1.0), 0.95)  # trial 0 accepted: double from now on
+    >>> search = search_update(search, 0.9)
+    >>> float(search.step_size), bool(search.is_running)
+    (2.0, True)
+    >>> search = search_update(search, 0.3)  # rejected: crossed, 2.0 is the result
+    >>> float(search.step_size), bool(search.is_running)
+    (2.0, False)
+    """
+    is_accepted = acceptance_probability > acceptance_threshold
+    is_first = search.trial == 0
+    is_growing = jnp.where(is_first, is_accepted, search.is_growing)
+    is_crossed = ~is_first & (is_accepted != is_growing)
+    factor = jnp.where(is_growing, 2.0, 0.5)
+    step_size = jnp.where(is_crossed | is_first, search.step_size, search.step_size * factor)
+    after = StepSizeSearch(step_size, is_growing, ~is_crossed & (search.trial + 1 <= max_num_iterations),
+                           search.trial + 1)
+    return jax.tree_util.tree_map(lambda new, old: jnp.where(search.is_running, new, old), after, search)
+
+
 def find_reasonable_step_size(
     rng_key: Array,
     state: HMCState,
@@ -135,13 +214,12 @@ def find_reasonable_step_size(
 ) -> Array:
     """Double or halve the step size until one leapfrog step's acceptance crosses a threshold.
 
-    Stan's ``init_stepsize``: draw a momentum, take one leapfrog step and
-    compare ``exp(-delta_energy)`` with ``acceptance_threshold``; the first
-    trial fixes the direction (double if accepted, halve if not), and each
-    later trial, with a fresh momentum, either crosses the threshold (stop)
-    or moves the step size one more factor of 2. A NaN energy counts as a
-    rejection. The loop is a ``lax.while_loop`` of at most
-    ``max_num_iterations`` trials, so it can run under ``jit``.
+    Stan's ``init_stepsize`` (:func:`search_update`) with its own leapfrog
+    step: draw a momentum, take one step and compare ``min(1, exp(-delta_energy))``
+    with ``acceptance_threshold``, in a ``lax.while_loop`` of at most
+    ``max_num_iterations + 1`` trials, so it can run under ``jit``. A chain
+    program runs the same search inside its NUTS kernel instead
+    (:func:`adapted_transition`).
 
     Parameters
     ----------
@@ -155,7 +233,7 @@ def find_reasonable_step_size(
     initial_step_size
         Where the search starts.
     inverse_mass_matrix
-        1-D (diagonal) or 2-D (dense) inverse mass matrix.
+        1-D (diagonal), 2-D (dense) or low-rank inverse mass matrix.
     acceptance_threshold
         Acceptance probability to cross (Stan: 0.8).
     max_num_iterations
@@ -185,80 +263,78 @@ def find_reasonable_step_size(
     """
     metric = metrics.gaussian_euclidean(inverse_mass_matrix)
     integrator = integrators.velocity_verlet(logdensity_fn, metric.velocity_fn)
-    log_threshold = jnp.log(acceptance_threshold)
 
-    def log_acceptance(key: Array, step_size: Array) -> Array:
+    def acceptance_probability(key: Array, step_size: Array) -> Array:
         momentum = metric.sample_momentum_fn(key, state.position)
         start = integrators.integrator_state(
             state.position, momentum, state.logdensity, state.logdensity_grad, metric.velocity_fn
         )
-        end = integrator(start, step_size)
-        delta = integrators.energy(start) - integrators.energy(end)
-        return jnp.where(jnp.isnan(delta), -jnp.inf, delta)
+        delta = integrators.energy(start) - integrators.energy(integrator(start, step_size))
+        return jnp.where(jnp.isnan(delta), 0.0, jnp.exp(jnp.minimum(delta, 0.0)))
 
-    # One loop holds the only leapfrog step (half the compiled code of a
-    # separate first trial): trial 0 sets the direction, later ones cross or move.
-    def cond(carry: tuple[Array, Array, Array, Array, Array]) -> Array:
-        _, _, _, is_crossed, trial = carry
-        return ~is_crossed & (trial <= max_num_iterations)
-
-    def body(carry: tuple[Array, Array, Array, Array, Array]) -> tuple[Array, Array, Array, Array, Array]:
-        key, step_size, is_growing, _, trial = carry
+    def body(carry: tuple[Array, StepSizeSearch]) -> tuple[Array, StepSizeSearch]:
+        key, search = carry
         key, trial_key = jax.random.split(key)
-        is_accepted = log_acceptance(trial_key, step_size) > log_threshold
-        is_growing = jnp.where(trial == 0, is_accepted, is_growing)
-        is_crossed = (trial > 0) & (is_accepted != is_growing)
-        factor = jnp.where(is_growing, 2.0, 0.5)
-        step_size = jnp.where(is_crossed | (trial == 0), step_size, step_size * factor)
-        return key, step_size, is_growing, is_crossed, trial + 1
+        acceptance = acceptance_probability(trial_key, search.step_size)
+        return key, search_update(search, acceptance, acceptance_threshold=acceptance_threshold,
+                                  max_num_iterations=max_num_iterations)
 
-    step_size = jnp.asarray(initial_step_size, dtype=state.logdensity.dtype)
-    carry = (rng_key, step_size, jnp.array(False), jnp.array(False), jnp.array(0))
-    _, step_size, _, _, _ = jax.lax.while_loop(cond, body, carry)
-    return step_size
+    search = search_init(jnp.asarray(initial_step_size, dtype=state.logdensity.dtype))
+    _, search = jax.lax.while_loop(lambda carry: carry[1].is_running, body, (rng_key, search))
+    return search.step_size
 
 
-def step_parameters(
+def adapted_transition(
     rng_key: Array,
     state: HMCState,
-    logdensity_fn: Callable[[Array], Array],
     adaptation: Any,
     is_warmup: Array | bool,
-) -> tuple[Any, Array, Array]:
-    """``(adaptation, step_size, inverse_mass_matrix)`` of the next transition, after a pending step-size search.
+    logdensity_fn: Callable[[Array], Array],
+    kernel: Callable,
+) -> tuple[HMCState, NUTSInfo, Any, Array]:
+    """One NUTS transition under a warmup's parameters, after the step-size search it asks for.
 
     ``adaptation`` is a warmup state with ``dual_averaging``,
-    ``inverse_mass_matrix`` and ``is_search_pending`` fields. If a search is
-    pending, dual averaging restarts from :func:`find_reasonable_step_size`
-    at ``state``, started from the current iterate ``exp(log_step_size)``.
-    The step size is then the dual-averaging iterate during warmup and its
-    average afterwards (Stan's adapted step size). A warmup whose ``init``
-    and ``update`` only ask for searches, and whose ``parameters`` is this
-    at the top of each step, compiles the search (a leapfrog step, a
-    gradient and a momentum draw) once.
+    ``inverse_mass_matrix`` and ``is_search_pending`` fields (Stan's and
+    nutpie's warmups). If a search is pending, its trials are transitions of
+    ``kernel`` limited to one leapfrog step (``depth_limit=1``; their
+    acceptance rate is that step's ``min(1, exp(-delta_energy))``) from
+    ``state``, which they leave where it is; dual averaging then restarts
+    from the result. The transition itself runs with the dual-averaging
+    iterate during warmup and its average afterwards (Stan's adapted step
+    size). Trials and transition are one ``lax.while_loop`` around one
+    kernel call, so a chain program compiles the kernel once and no
+    separate search (a leapfrog step, a gradient and a momentum draw).
 
     Parameters
     ----------
     rng_key
-        Random key for the search's momenta.
+        Key of this step; call ``i`` of the kernel uses ``fold_in(rng_key, i)``.
     state
-        Where the next transition starts.
-    logdensity_fn
-        Log density over a flat position vector.
+        Where the transition starts.
     adaptation
         The warmup state.
     is_warmup
-        Whether the next transition is a warmup one (a traced bool).
+        Whether this is a warmup transition (a traced bool).
+    logdensity_fn
+        Log density over a flat position vector.
+    kernel
+        A NUTS kernel (:func:`posteria.mcmc.nuts.build_kernel`).
 
     Returns
     -------
-    adaptation, step_size, inverse_mass_matrix
-        The state with no search pending, and the next transition's parameters.
+    state, info, adaptation, step_size
+        The transition's state and info, the warmup state with no search
+        pending, and the step size the transition used.
+
+    References
+    ----------
+    Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn Sampler. JMLR 15,
+    Algorithms 4 and 5; Stan's ``base_hmc::init_stepsize``.
 
     Examples
     --------
     >>> import jax, jax.numpy as jnp
-    >>> from typing import NamedTuple
     >>> from posteria.mcmc import nuts
     >>> class Warmup(NamedTuple):
     ...     dual_averaging: DualAveragingState
@@ -267,23 +343,53 @@ def step_parameters(
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum((x / 0.01) ** 2)
     >>> state = nuts.init(jnp.full(3, 0.01), logdensity_fn)
     >>> warmup = Warmup(dual_averaging()[0](1.0), jnp.ones(3), jnp.array(True))
-    >>> warmup, step_size, _ = step_parameters(jax.random.key(0), state, logdensity_fn, warmup, True)
-    >>> bool(0.001 < step_size < 0.1), bool(warmup.is_search_pending)
-    (True, False)
+    >>> _, info, warmup, step_size = adapted_transition(
+    ...     jax.random.key(0), state, warmup, True, logdensity_fn, nuts.build_kernel())
+    >>> bool(0.001 < step_size < 0.1), bool(warmup.is_search_pending), int(warmup.dual_averaging.step)
+    (True, False, 0)
     """
     step_size_init, _, step_size_final = dual_averaging()
+    inverse_mass_matrix = adaptation.inverse_mass_matrix
+    search = search_init(jnp.exp(adaptation.dual_averaging.log_step_size), adaptation.is_search_pending)
 
-    def restart(dual_averaging_state: DualAveragingState) -> DualAveragingState:
-        step_size = find_reasonable_step_size(
-            rng_key, state, logdensity_fn, jnp.exp(dual_averaging_state.log_step_size), adaptation.inverse_mass_matrix
+    def dual_averaging_after(search: StepSizeSearch) -> DualAveragingState:
+        restarted = step_size_init(search.step_size)
+        return jax.tree_util.tree_map(
+            lambda new, old: jnp.where(adaptation.is_search_pending, new, old), restarted, adaptation.dual_averaging
         )
-        return step_size_init(step_size)
 
-    dual_averaging_state = jax.lax.cond(
-        adaptation.is_search_pending, restart, lambda dual_averaging_state: dual_averaging_state,
-        adaptation.dual_averaging,
-    )
+    def transition_step_size(dual_averaging_state: DualAveragingState) -> Array:
+        return jnp.where(is_warmup, jnp.exp(dual_averaging_state.log_step_size), step_size_final(dual_averaging_state))
+
+    def run_kernel(search: StepSizeSearch) -> tuple[HMCState, NUTSInfo]:
+        step_size = jnp.where(search.is_running, search.step_size, transition_step_size(dual_averaging_after(search)))
+        return kernel(jax.random.fold_in(rng_key, search.trial), state, logdensity_fn, step_size, inverse_mass_matrix,
+                      depth_limit=jnp.where(search.is_running, 1, jnp.iinfo(jnp.int32).max))
+
+    def body(carry):
+        search, _, _ = carry
+        new_state, info = run_kernel(search)
+        return search_update(search, info.acceptance_rate), (new_state, info), ~search.is_running
+
+    blank = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(run_kernel, search))
+    search, (state, info), _ = jax.lax.while_loop(lambda carry: ~carry[2], body, (search, blank, jnp.array(False)))
+    dual_averaging_state = dual_averaging_after(search)
     adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))
-    current = jnp.exp(dual_averaging_state.log_step_size)
-    step_size = jnp.where(is_warmup, current, step_size_final(dual_averaging_state))
-    return adaptation, step_size, adaptation.inverse_mass_matrix
+    return state, info, adaptation, transition_step_size(dual_averaging_state)
+
+
+def final_parameters(adaptation: Any) -> tuple[Array, Any]:
+    """``(step_size, inverse_mass_matrix)`` after a warmup: the dual-averaging average, the last metric.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from typing import NamedTuple
+    >>> class Warmup(NamedTuple):
+    ...     dual_averaging: DualAveragingState
+    ...     inverse_mass_matrix: jnp.ndarray
+    >>> step_size, inverse_mass_matrix = final_parameters(Warmup(dual_averaging()[0](0.5), jnp.ones(2)))
+    >>> round(float(step_size), 3), inverse_mass_matrix.shape
+    (0.5, (2,))
+    """
+    return dual_averaging()[2](adaptation.dual_averaging), adaptation.inverse_mass_matrix

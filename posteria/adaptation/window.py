@@ -3,9 +3,9 @@
 Each warmup step makes one NUTS transition, updates the dual-averaging
 step size and, inside a slow window, adds the draw to the Welford
 (co)variance estimate. At the end of a slow window the estimate becomes the
-inverse mass matrix, the step size is re-initialised with
-:func:`find_reasonable_step_size` before the next transition, and dual
-averaging restarts from it.
+inverse mass matrix, the step size is searched again (Stan's heuristic)
+before the next transition, and dual averaging restarts from it
+(:func:`~posteria.adaptation.step_size.adapted_transition`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from jax import Array
 
 from posteria.adaptation.mass_matrix import WelfordState, mass_matrix_adaptation
 from posteria.adaptation.schedule import build_schedule
-from posteria.adaptation.step_size import DualAveragingState, dual_averaging, step_parameters
+from posteria.adaptation.step_size import DualAveragingState, adapted_transition, dual_averaging, final_parameters
 from posteria.mcmc import nuts
 
 __all__ = ["WarmupResult", "WindowAdaptationState", "window_adaptation", "window_adaptation_steps"]
@@ -84,9 +84,9 @@ def window_adaptation(
     fixed by ``num_warmup`` before tracing, so the returned ``run`` is pure
     and makes one ``lax.scan`` over ``num_warmup`` steps: it can be jitted
     alone or together with the sampling loop that follows. The metric starts
-    at the identity and the step size at ``find_reasonable_step_size`` from
-    ``initial_step_size``. A slow window of fewer than two draws keeps the
-    previous metric.
+    at the identity and the step size at Stan's search from
+    ``initial_step_size`` (:func:`~posteria.adaptation.step_size.search_update`).
+    A slow window of fewer than two draws keeps the previous metric.
 
     Parameters
     ----------
@@ -130,7 +130,7 @@ def window_adaptation(
     (2,)
     """
     kernel = nuts.build_kernel(max_tree_depth=max_tree_depth)
-    init, update, parameters = window_adaptation_steps(
+    init, update, transition = window_adaptation_steps(
         logdensity_fn, num_warmup, target_accept=target_accept, dense_mass=dense_mass,
         initial_step_size=initial_step_size,
     )
@@ -138,21 +138,17 @@ def window_adaptation(
     def one_step(carry, xs):
         state, adaptation = carry
         step_index, rng_key = xs
-        kernel_key, adaptation_key = jax.random.split(rng_key)
-        adaptation, step_size, inverse_mass_matrix = parameters(adaptation_key, state, adaptation, is_warmup=True)
-        state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+        state, info, adaptation, _ = transition(rng_key, state, adaptation, True, kernel)
         adaptation = update(step_index, state, adaptation, info)
         if progress_fn is not None:
             progress_fn(step_index, info)
         return (state, adaptation), info
 
     def run(rng_key: Array, initial_position: Array) -> WarmupResult:
-        final_key, scan_key = jax.random.split(rng_key)
         state = nuts.init(jnp.asarray(initial_position, dtype=float), logdensity_fn)
-        xs = (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
+        xs = (jnp.arange(num_warmup), jax.random.split(rng_key, num_warmup))
         (state, adaptation), info = jax.lax.scan(one_step, (state, init(state)), xs)
-        _, step_size, inverse_mass_matrix = parameters(final_key, state, adaptation, is_warmup=False)
-        return WarmupResult(state, step_size, inverse_mass_matrix, info)
+        return WarmupResult(state, *final_parameters(adaptation), info)
 
     return run
 
@@ -165,15 +161,15 @@ def window_adaptation_steps(
     dense_mass: bool = False,
     initial_step_size: float = 1.0,
 ) -> tuple[Callable, Callable, Callable]:
-    """Stan's warmup as ``(init, update, parameters)``, for a loop that the caller owns.
+    """Stan's warmup as ``(init, update, transition)``, for a loop that the caller owns.
 
     :func:`window_adaptation` is this in its own ``lax.scan``; ``pa.sample``
     runs warmup and sampling in ONE scan with one NUTS kernel (half the
     compiled code), updating the adaptation only while ``step < num_warmup``.
 
-    Every step-size search runs in ``parameters``, at the top of a step:
-    ``init`` and ``update`` only ask for one, so a chain program holds one
-    copy of the search (its leapfrog step, gradient and momentum draw).
+    Every step-size search runs in ``transition``, as one-leapfrog trials of
+    the step's own NUTS kernel: ``init`` and ``update`` only ask for one, so
+    a chain program compiles the kernel once and no separate search.
 
     Returns
     -------
@@ -183,22 +179,23 @@ def window_adaptation_steps(
     update
         ``update(step_index, state, adaptation, info) -> WindowAdaptationState`` after the
         transition of warmup step ``step_index`` (a traced int below ``num_warmup``).
-    parameters
-        ``parameters(rng_key, state, adaptation, is_warmup) -> (adaptation, step_size,
-        inverse_mass_matrix)`` before a transition from ``state``: runs a pending search
-        (:func:`~posteria.adaptation.step_size.step_parameters`), then gives during
-        warmup the current dual-averaging iterate, afterwards its average (Stan's adapted
-        step size).
+    transition
+        ``transition(rng_key, state, adaptation, is_warmup, kernel) -> (state, info,
+        adaptation, step_size)``: one NUTS transition from ``state`` after a pending
+        search (:func:`~posteria.adaptation.step_size.adapted_transition`), with the
+        current dual-averaging iterate during warmup and its average afterwards (Stan's
+        adapted step size); :func:`~posteria.adaptation.step_size.final_parameters`
+        gives the latter without a transition.
 
     Examples
     --------
     >>> import jax, jax.numpy as jnp
     >>> from posteria.mcmc import nuts
     >>> logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)
-    >>> init, update, parameters = window_adaptation_steps(logdensity_fn, 100)
+    >>> init, update, transition = window_adaptation_steps(logdensity_fn, 100)
     >>> state = nuts.init(jnp.zeros(3), logdensity_fn)
-    >>> adaptation, step_size, inverse_mass_matrix = parameters(jax.random.key(0), state, init(state), True)
-    >>> inverse_mass_matrix.shape, bool(adaptation.is_search_pending)
+    >>> state, info, adaptation, step_size = transition(jax.random.key(0), state, init(state), True, nuts.build_kernel())
+    >>> adaptation.inverse_mass_matrix.shape, bool(adaptation.is_search_pending)
     ((3,), False)
     """
     schedule = build_schedule(num_warmup)
@@ -239,7 +236,7 @@ def window_adaptation_steps(
         )
         return jax.lax.cond(is_window_end[step_index], end_window, lambda _, adaptation: adaptation, state, adaptation)
 
-    def parameters(rng_key, state, adaptation: WindowAdaptationState, is_warmup):
-        return step_parameters(rng_key, state, logdensity_fn, adaptation, is_warmup)
+    def transition(rng_key, state, adaptation: WindowAdaptationState, is_warmup, kernel):
+        return adapted_transition(rng_key, state, adaptation, is_warmup, logdensity_fn, kernel)
 
-    return init, update, parameters
+    return init, update, transition

@@ -128,9 +128,10 @@ def build_kernel(
     Returns
     -------
     kernel : callable
-        ``kernel(rng_key, state, logdensity_fn, step_size, inverse_mass_matrix)
-        -> (HMCState, NUTSInfo)``; ``inverse_mass_matrix`` is 1-D (diagonal)
-        or 2-D (dense).
+        ``kernel(rng_key, state, logdensity_fn, step_size, inverse_mass_matrix,
+        depth_limit=None) -> (HMCState, NUTSInfo)``; ``inverse_mass_matrix`` is
+        1-D (diagonal), 2-D (dense) or a ``LowRankInverseMass``; ``depth_limit``
+        optionally lowers ``max_tree_depth`` at run time (a traced int).
 
     Raises
     ------
@@ -163,6 +164,7 @@ def build_kernel(
         logdensity_fn: Callable[[Array], Array],
         step_size: Array,
         inverse_mass_matrix: Array,
+        depth_limit: Array | int | None = None,
     ) -> tuple[HMCState, NUTSInfo]:
         metric = gaussian_euclidean(inverse_mass_matrix)
         step_fn = velocity_verlet(logdensity_fn, metric.velocity_fn)
@@ -173,7 +175,8 @@ def build_kernel(
         )
         initial_energy = energy(initial_state)
         trajectory = build_trajectory(
-            key_trajectory, initial_state, step_fn, metric, step_size, max_tree_depth, divergence_threshold
+            key_trajectory, initial_state, step_fn, metric, step_size, max_tree_depth, divergence_threshold,
+            depth_limit,
         )
         proposal = trajectory.proposal
         info = NUTSInfo(

@@ -221,6 +221,7 @@ def build_trajectory(
     step_size: Array,
     max_tree_depth: int,
     divergence_threshold: float,
+    depth_limit: Array | int | None = None,
 ) -> TrajectoryState:
     """Build a NUTS trajectory from a state and select a draw from it.
 
@@ -248,6 +249,9 @@ def build_trajectory(
         Maximum number of doublings (static Python int, 1 to 30).
     divergence_threshold
         Energy error ``H - H0`` above which a step is divergent.
+    depth_limit
+        Optional run-time bound on the doublings, below ``max_tree_depth`` (1:
+        a single leapfrog step, as a step-size search trial takes).
 
     Returns
     -------
@@ -446,7 +450,8 @@ def build_trajectory(
 
     def is_growing(carry: tuple[TrajectoryState, _Checkpoints]) -> Array:
         trajectory = carry[0]
-        return (trajectory.depth < max_tree_depth) & ~trajectory.is_divergent & ~trajectory.is_turning
+        limit = max_tree_depth if depth_limit is None else jnp.minimum(depth_limit, max_tree_depth)
+        return (trajectory.depth < limit) & ~trajectory.is_divergent & ~trajectory.is_turning
 
     false = jnp.zeros((), bool)
     trajectory = TrajectoryState(

@@ -221,7 +221,7 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         return start_chain(init, chain_keys(seed, chain)[0], start, use_start, data, logdensity_fn)
 
     def advance(carry, seed, chain, start, use_start, first_step, data):
-        logdensity_fn, (init, update, parameters) = steps_for(data)
+        logdensity_fn, (init, update, transition) = steps_for(data)
         start_key, scan_key = chain_keys(seed, chain)
         carry = jax.lax.cond(
             first_step == 0, lambda: start_chain(init, start_key, start, use_start, data, logdensity_fn), lambda: carry
@@ -230,9 +230,9 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         def one_step(carry, index):
             state, adaptation, num_divergent = carry.state, carry.adaptation, carry.num_divergent
             is_warmup = index < tune
-            kernel_key, adaptation_key = jax.random.split(jax.random.fold_in(scan_key, index))
-            adaptation, step_size, inverse_mass_matrix = parameters(adaptation_key, state, adaptation, is_warmup)
-            state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+            state, info, adaptation, step_size = transition(
+                jax.random.fold_in(scan_key, index), state, adaptation, is_warmup, kernel
+            )
             adaptation = jax.lax.cond(
                 is_warmup,
                 lambda: update(jnp.minimum(index, tune - 1), state, adaptation, info),

@@ -1,4 +1,4 @@
-"""nutpie's Fisher warmup: schedule, estimators, the (init, update, parameters) contract, and pa.sample with it."""
+"""nutpie's Fisher warmup: schedule, estimators, the (init, update, transition) contract, and pa.sample with it."""
 
 import functools
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import posteria as pa
-from posteria.adaptation import ADAPTATIONS, build_fisher_schedule, fisher_dense_metric
+from posteria.adaptation import ADAPTATIONS, build_fisher_schedule, final_parameters, fisher_dense_metric
 from posteria.mcmc.metrics import dense_inverse_mass_matrix
 from posteria.adaptation.fisher_dense import buffer_add, buffer_init, buffer_switch
 from posteria.adaptation.fisher_schedule import foreground_capacity
@@ -140,24 +140,21 @@ def _warmup(rng_key, covariance, start, adaptation, num_warmup, dense_mass=False
     def logdensity_fn(x):
         return -0.5 * x @ precision @ x
 
-    init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
+    init, update, transition = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
     kernel = nuts.build_kernel()
-    final_key, scan_key = jax.random.split(rng_key)
     state = nuts.init(start, logdensity_fn)
 
     def one_step(carry, xs):
         state, adaptation_state = carry
         step_index, key = xs
-        kernel_key, adaptation_key = jax.random.split(key)
-        adaptation_state, step_size, inverse_mass_matrix = parameters(adaptation_key, state, adaptation_state, True)
-        state, info = kernel(kernel_key, state, logdensity_fn, step_size, inverse_mass_matrix)
+        state, info, adaptation_state, _ = transition(key, state, adaptation_state, True, kernel)
         adaptation_state = update(step_index, state, adaptation_state, info)
         return (state, adaptation_state), info.num_integration_steps
 
     (state, adaptation_state), num_steps = jax.lax.scan(
-        one_step, (state, init(state)), (jnp.arange(num_warmup), jax.random.split(scan_key, num_warmup))
+        one_step, (state, init(state)), (jnp.arange(num_warmup), jax.random.split(rng_key, num_warmup))
     )
-    return parameters(final_key, state, adaptation_state, False)[1:], num_steps
+    return final_parameters(adaptation_state), num_steps
 
 
 def test_diagonal_fisher_recovers_known_scales_exactly():
@@ -170,8 +167,10 @@ def test_diagonal_fisher_recovers_known_scales_exactly():
         jax.random.key(0), jnp.diag(scales**2), jnp.linspace(-1, 1, 8), "fisher", 50
     )
     np.testing.assert_allclose(np.asarray(inverse_mass_matrix), np.asarray(scales**2), rtol=1e-8)
-    # isotropic after preconditioning: a unit-scale step size, not one below the smallest scale
-    assert 0.3 < float(step_size) < 2.0
+    # isotropic after preconditioning: a unit-scale step size, not one near the smallest scale 0.01.
+    # It averages only the 2-step final stretch: over 40 seeds log(step size) has mean 0.85 and
+    # sd 0.51, so the bounds are 4 sd either side.
+    assert 0.3 < float(step_size) < 18.0
 
 
 @functools.partial(jax.jit, static_argnames=("adaptation", "num_warmup", "dense_mass", "divergent_scale"))
@@ -186,8 +185,9 @@ def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_ma
     def logdensity_fn(x):
         return -0.5 * x @ precision @ x
 
-    init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
-    final_key, draw_key, scan_key = jax.random.split(rng_key, 3)
+    init, update, transition = ADAPTATIONS[adaptation](logdensity_fn, num_warmup, dense_mass=dense_mass)
+    kernel = nuts.build_kernel()
+    draw_key, scan_key = jax.random.split(rng_key)
     dimension = covariance.shape[0]
     draws = jax.random.normal(draw_key, (num_warmup, dimension)) @ jnp.linalg.cholesky(covariance).T
     draws = jnp.where((jnp.arange(num_warmup) % 7 == 6)[:, None], divergent_scale * draws, draws)
@@ -199,13 +199,13 @@ def _warmup_on_exact_draws(rng_key, covariance, adaptation, num_warmup, dense_ma
         info = nuts.NUTSInfo(jnp.zeros(dimension), step_index % 7 == 6, jnp.array(True), zero, zero, 3, 1, 0.8 + zero)
         state = nuts.init(position, logdensity_fn)
         adaptation_state = update(step_index, state, adaptation_state, info)
-        adaptation_state, step_size, _ = parameters(key, state, adaptation_state, True)  # the next step's
+        _, _, adaptation_state, step_size = transition(key, state, adaptation_state, True, kernel)  # the next step's
         return adaptation_state, step_size
 
     adaptation_state, step_sizes = jax.lax.scan(
         one_step, init(state), (jnp.arange(num_warmup), draws, jax.random.split(scan_key, num_warmup))
     )
-    _, step_size, inverse_mass_matrix = parameters(final_key, state, adaptation_state, False)
+    step_size, inverse_mass_matrix = final_parameters(adaptation_state)
     return (step_size, dense_inverse_mass_matrix(inverse_mass_matrix)), step_sizes, draws
 
 
@@ -284,7 +284,8 @@ def test_dual_averaging_restarts_under_the_final_metric(adaptation):
     # step-size-only stretch, which starts from a fresh search.
     logdensity_fn = lambda x: -0.5 * jnp.sum(x**2 / jnp.array([0.01, 1.0, 100.0]))  # noqa: E731
     num_warmup = 200
-    init, update, parameters = ADAPTATIONS[adaptation](logdensity_fn, num_warmup)
+    init, update, transition = ADAPTATIONS[adaptation](logdensity_fn, num_warmup)
+    kernel = nuts.build_kernel()
     schedule = build_fisher_schedule(num_warmup)
     final_stretch = num_warmup - int(schedule.is_mass_matrix_window.sum())
     assert final_stretch == 10
@@ -292,10 +293,10 @@ def test_dual_averaging_restarts_under_the_final_metric(adaptation):
     zero = jnp.zeros(())
     info = nuts.NUTSInfo(jnp.zeros(3), jnp.array(False), jnp.array(True), zero, zero, 3, 1, 0.6 + zero)
     adaptation_state = init(state)
-    update, parameters = jax.jit(update), jax.jit(parameters, static_argnums=3)
+    update, transition = jax.jit(update), jax.jit(transition, static_argnums=(3, 4))
     for step in range(num_warmup):
         adaptation_state = update(step, state, adaptation_state, info)
-        adaptation_state, _, _ = parameters(jax.random.key(step), state, adaptation_state, True)
+        _, _, adaptation_state, _ = transition(jax.random.key(step), state, adaptation_state, True, kernel)
         if step == num_warmup - final_stretch - 2:
             assert int(adaptation_state.dual_averaging.step) > final_stretch  # not restarted yet
     assert int(adaptation_state.dual_averaging.step) == final_stretch
@@ -310,7 +311,7 @@ def test_early_low_rank_metric_from_the_latest_rows_equals_the_whole_buffers():
     covariance = (q * np.logspace(0, 2, dimension)) @ q.T
     precision = jnp.asarray(np.linalg.inv(covariance))
     logdensity_fn = lambda x: -0.5 * x @ precision @ x  # noqa: E731
-    init, update, parameters = ADAPTATIONS["fisher_low_rank"](logdensity_fn, num_warmup)
+    init, update, _ = ADAPTATIONS["fisher_low_rank"](logdensity_fn, num_warmup)
     draws = rng.normal(size=(num_warmup, dimension)) @ np.linalg.cholesky(covariance).T
     zero = jnp.zeros(())
     info = nuts.NUTSInfo(jnp.zeros(dimension), jnp.array(False), jnp.array(True), zero, zero, 3, 1, 0.8 + zero)
@@ -349,11 +350,11 @@ def test_contract_with_tiny_warmups(adaptation, dense_mass, shape, num_warmup):
 def test_initial_metric_comes_from_the_gradient():
     # nutpie's first guess 1 / |g_i| (1 where g_i = 0), before any draw
     logdensity_fn = lambda x: -0.5 * jnp.sum(x**2 / jnp.array([4.0, 1.0, 0.25]))  # noqa: E731
-    init, _, parameters = ADAPTATIONS["fisher"](logdensity_fn, 10)
+    init, _, transition = ADAPTATIONS["fisher"](logdensity_fn, 10)
     state = nuts.init(jnp.array([2.0, 0.0, 1.0]), logdensity_fn)
-    adaptation_state, step_size, inverse_mass_matrix = parameters(jax.random.key(0), state, init(state), is_warmup=True)
-    np.testing.assert_allclose(np.asarray(inverse_mass_matrix), [2.0, 1.0, 0.25])
-    assert float(step_size) == float(parameters(jax.random.key(1), state, adaptation_state, is_warmup=False)[1])
+    _, _, adaptation_state, step_size = transition(jax.random.key(0), state, init(state), True, nuts.build_kernel())
+    np.testing.assert_allclose(np.asarray(adaptation_state.inverse_mass_matrix), [2.0, 1.0, 0.25])
+    assert float(step_size) == float(final_parameters(adaptation_state)[0])  # dual averaging restarted at the search
 
 
 # --- pa.sample ------------------------------------------------------------------------
