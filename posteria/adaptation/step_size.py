@@ -381,6 +381,11 @@ def adapted_transition(
 def final_parameters(adaptation: Any) -> tuple[Array, Any]:
     """``(step_size, inverse_mass_matrix)`` after a warmup: the dual-averaging average, the last metric.
 
+    A search still pending is not run. Stan's and nutpie's warmups end with a
+    step-size-only stretch after their last metric, so none is pending
+    unless a warmup is too short to have one; the first transition after it
+    (:func:`adapted_transition`) would run it.
+
     Examples
     --------
     >>> import jax.numpy as jnp
