@@ -49,6 +49,7 @@ from posteria.adaptation.mass_matrix import mass_matrix_adaptation
 from posteria.adaptation.step_size import DualAveragingState, adapted_transition, dual_averaging
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import LowRankInverseMass
+from posteria.mcmc.pytree import tree_select
 
 __all__ = ["FisherAdaptationState", "fisher_adaptation_steps", "fisher_low_rank_adaptation_steps"]
 
@@ -90,10 +91,6 @@ def _is_final_metric_step(schedule: FisherSchedule) -> np.ndarray:
     return flags
 
 
-def _select(flag: Array, new: Any, old: Any) -> Any:
-    return jax.tree_util.tree_map(lambda a, b: jnp.where(flag, a, b), new, old)
-
-
 class _Estimator(NamedTuple):
     """How one kind of metric is estimated.
 
@@ -126,11 +123,11 @@ def _diagonal_estimator(schedule: FisherSchedule) -> _Estimator:
 
     def add(estimators, step, position, gradient, is_good):
         draw_grad = jnp.concatenate([position, gradient])
-        return _select(is_good, tuple(welford_update(moments, draw_grad) for moments in estimators), estimators)
+        return tree_select(is_good, tuple(welford_update(moments, draw_grad) for moments in estimators), estimators)
 
     def switch(estimators, step, is_switch):
         background = estimators[1]
-        return _select(is_switch, (background, welford_init(background.mean)), estimators)
+        return tree_select(is_switch, (background, welford_init(background.mean)), estimators)
 
     def metric(estimators, previous, step):
         foreground = estimators[0]
@@ -174,7 +171,7 @@ def _dense_estimator(schedule: FisherSchedule, eigenvalue_cutoff: float) -> _Est
             inverse_mass_matrix = fisher_low_rank_metric(positions, gradients, weights, eigenvalue_cutoff=eigenvalue_cutoff)
         is_finite = jax.tree_util.tree_leaves(jax.tree_util.tree_map(lambda a: jnp.all(jnp.isfinite(a)), inverse_mass_matrix))
         is_valid = jnp.all(jnp.stack(is_finite)) & (jnp.sum(weights) >= 3)
-        return _select(is_valid, inverse_mass_matrix, previous), is_valid
+        return tree_select(is_valid, inverse_mass_matrix, previous), is_valid
 
     def from_buffer(buffer, previous):
         return from_rows(buffer.positions, buffer.gradients, buffer.steps, buffer.foreground_start, previous)
@@ -262,7 +259,7 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
             step_index,
         )
         is_restart = (is_changed & adaptation.is_initial_metric) | is_final_metric[step_index]
-        dual_averaging_state = _select(
+        dual_averaging_state = tree_select(
             is_restart, adaptation.dual_averaging, step_size_update(adaptation.dual_averaging, info.acceptance_rate)
         )
         return FisherAdaptationState(

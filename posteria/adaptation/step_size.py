@@ -16,6 +16,7 @@ from jax import Array
 
 from posteria.mcmc import integrators, metrics
 from posteria.mcmc.nuts import HMCState, NUTSInfo
+from posteria.mcmc.pytree import tree_select
 
 __all__ = [
     "DualAveragingState", "StepSizeSearch", "adapted_transition", "dual_averaging", "final_parameters",
@@ -199,7 +200,7 @@ def search_update(
     step_size = jnp.where(is_crossed | is_first, search.step_size, search.step_size * factor)
     after = StepSizeSearch(step_size, is_growing, ~is_crossed & (search.trial + 1 <= max_num_iterations),
                            search.trial + 1)
-    return jax.tree_util.tree_map(lambda new, old: jnp.where(search.is_running, new, old), after, search)
+    return tree_select(search.is_running, after, search)
 
 
 def find_reasonable_step_size(
@@ -353,10 +354,7 @@ def adapted_transition(
     search = search_init(jnp.exp(adaptation.dual_averaging.log_step_size), adaptation.is_search_pending)
 
     def dual_averaging_after(search: StepSizeSearch) -> DualAveragingState:
-        restarted = step_size_init(search.step_size)
-        return jax.tree_util.tree_map(
-            lambda new, old: jnp.where(adaptation.is_search_pending, new, old), restarted, adaptation.dual_averaging
-        )
+        return tree_select(adaptation.is_search_pending, step_size_init(search.step_size), adaptation.dual_averaging)
 
     def transition_step_size(dual_averaging_state: DualAveragingState) -> Array:
         return jnp.where(is_warmup, jnp.exp(dual_averaging_state.log_step_size), step_size_final(dual_averaging_state))

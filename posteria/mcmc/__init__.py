@@ -4,7 +4,7 @@ Nothing here knows about models: every kernel takes ``logdensity_fn(position)``
 over a flat 1-D array.
 """
 
-from posteria.mcmc import integrators, metrics, nuts, trajectory
+from posteria.mcmc import integrators, metrics, nuts, pytree, trajectory
 from posteria.mcmc.integrators import IntegratorState, energy, integrator_state, velocity_verlet
 from posteria.mcmc.metrics import LowRankInverseMass, Metric, dense_inverse_mass_matrix, gaussian_euclidean
 from posteria.mcmc.nuts import HMCState, NUTSInfo
@@ -13,6 +13,7 @@ __all__ = [
     "integrators",
     "metrics",
     "nuts",
+    "pytree",
     "trajectory",
     "IntegratorState",
     "energy",

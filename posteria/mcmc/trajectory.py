@@ -48,6 +48,7 @@ import jax.numpy as jnp
 
 from posteria.mcmc.integrators import IntegratorState, energy
 from posteria.mcmc.metrics import Metric
+from posteria.mcmc.pytree import tree_select
 
 Array = jax.Array
 
@@ -171,10 +172,6 @@ class _Subtree(NamedTuple):
     sum_accept_prob: Array
     is_divergent: Array
     is_turning: Array
-
-
-def _select(predicate: Array, on_true, on_false):
-    return jax.tree.map(lambda a, b: jnp.where(predicate, a, b), on_true, on_false)
 
 
 def _read(rows: Array, index: Array) -> Array:
@@ -316,7 +313,7 @@ def build_trajectory(
         leaf_number = (2 * max_tree_depth + step_index + index).astype(jnp.uint32)
         leaf_uniform = _threefry_uniform(key, leaf_number, leaf_energy.dtype)
         is_accepted = jnp.log(leaf_uniform) < log_weight - log_sum_weight
-        proposal = _select(is_accepted, state, tree.proposal)
+        proposal = tree_select(is_accepted, state, tree.proposal)
         proposal_energy = jnp.where(is_accepted, leaf_energy, tree.proposal_energy)
 
         sum_before = tree.momentum_sum
@@ -384,7 +381,7 @@ def build_trajectory(
         is_forward = uniform_direction < 0.5
         signed_step_size = jnp.where(is_forward, step_size, -step_size)
         # The subtree grows from the near end (start); the far end begins the merged spans.
-        start, far_velocity = _select(
+        start, far_velocity = tree_select(
             is_forward,
             (trajectory.right, trajectory.left.velocity),
             (trajectory.left, trajectory.right.velocity),
@@ -415,7 +412,7 @@ def build_trajectory(
         # Biased progressive sampling: favour the new subtree.
         log_accept = tree.log_sum_weight - trajectory.log_sum_weight
         is_accepted = is_valid & (jnp.log(uniform_accept) < log_accept)
-        proposal, proposal_energy = _select(
+        proposal, proposal_energy = tree_select(
             is_accepted,
             (tree.proposal, tree.proposal_energy),
             (trajectory.proposal, trajectory.proposal_energy),
@@ -429,8 +426,8 @@ def build_trajectory(
             | metric.is_turning_fn(far_velocity, tree.state.velocity, momentum_sum)
             | metric.is_turning_fn(start.velocity, tree.state.velocity, tree.momentum_sum + start.momentum)
         )
-        left = _select(is_forward, trajectory.left, tree.state)
-        right = _select(is_forward, tree.state, trajectory.right)
+        left = tree_select(is_forward, trajectory.left, tree.state)
+        right = tree_select(is_forward, tree.state, trajectory.right)
         trajectory = TrajectoryState(
             left=left,
             right=right,

@@ -112,7 +112,7 @@ def compiled_chain(ld: LogDensity, settings: ChainSettings, start: np.ndarray, d
     Its arguments are NumPy values and the seed and chain are plain integers
     (the chain's key is made inside), so calling it compiles nothing else.
     """
-    signature = ("chain", settings, start.shape, tuple((k, v.shape, v.dtype.str) for k, v in data.items()))
+    signature = ("chain", settings, start.shape, shapes_of(data))
     cache = ld.programs
     if signature not in cache:
         initial, advance = _chain_program(ld, settings)
@@ -123,6 +123,17 @@ def compiled_chain(ld: LogDensity, settings: ChainSettings, start: np.ndarray, d
         cache[signature] = ChainProgram(compile_lowered(traced.lower(), settings.compile_mode), blank, traced.jaxpr,
                                         settings)
     return cache[signature]
+
+
+def shapes_of(data: dict) -> tuple:
+    """What a compiled program's cache key needs of its data: names, shapes and dtypes.
+
+    Examples
+    --------
+    >>> shapes_of({"y": np.zeros(3)})
+    (('y', (3,), '<f8'),)
+    """
+    return tuple((k, v.shape, v.dtype.str) for k, v in data.items())
 
 
 def seed_words(seed: int) -> np.ndarray:

@@ -29,7 +29,9 @@ from posteria.logdensity import LogDensity, initial_point
 from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
 from posteria.sampling.parallel import chain_threads, concurrent_chains
-from posteria.sampling.chain import ChainSettings, InvalidStartError, chunk_size, compiled_chain, run_chain
+from posteria.sampling.chain import (
+    ChainSettings, InvalidStartError, chunk_size, compiled_chain, run_chain, shapes_of,
+)
 from posteria.sampling.progress import ChainProgress
 from posteria.sampling.seeds import resolve_seed
 
@@ -225,8 +227,7 @@ def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict,
     """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (cached in ``ld.programs``)."""
     chains, draws = positions.shape[:2]
     flat = positions.reshape(chains * draws, -1)
-    key = ("per_draw", fn_name, compile_mode, flat.shape, flat.dtype.str,
-           tuple((k, v.shape, v.dtype.str) for k, v in data.items()))
+    key = ("per_draw", fn_name, compile_mode, flat.shape, flat.dtype.str, shapes_of(data))
     if key not in ld.programs:
         lowered = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None))).lower(flat, data)
         ld.programs[key] = compile_lowered(lowered, compile_mode)
