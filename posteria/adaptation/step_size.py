@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from posteria.mcmc import integrators, metrics
-from posteria.mcmc.nuts import HMCState, NUTSInfo
+from posteria.mcmc.nuts import HMCState, NUTSInfo, blank_transition
 from posteria.mcmc.pytree import tree_select
 
 __all__ = [
@@ -369,8 +369,9 @@ def adapted_transition(
         new_state, info = run_kernel(search)
         return search_update(search, info.acceptance_rate), (new_state, info), ~search.is_running
 
-    blank = jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(run_kernel, search))
-    search, (state, info), _ = jax.lax.while_loop(lambda carry: ~carry[2], body, (search, blank, jnp.array(False)))
+    search, (state, info), _ = jax.lax.while_loop(
+        lambda carry: ~carry[2], body, (search, blank_transition(state), jnp.array(False))
+    )
     dual_averaging_state = dual_averaging_after(search)
     adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))
     return state, info, adaptation, transition_step_size(dual_averaging_state)

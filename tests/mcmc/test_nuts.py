@@ -342,6 +342,27 @@ def test_kernel_traces_the_log_density_once():
     assert len(num_traces) == 1
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("metric", ["diagonal", "dense", "low_rank"])
+def test_blank_transition_has_the_kernel_output_types(dtype, metric):
+    # A loop's first carry: any difference in shape, dtype or weak type fails the loop at trace time.
+    inverse_mass_matrix = {
+        "diagonal": jnp.ones(3, dtype),
+        "dense": jnp.eye(3, dtype=dtype),
+        "low_rank": metrics.LowRankInverseMass(jnp.ones(3, dtype), jnp.eye(3, 2, dtype=dtype), jnp.ones(2, dtype)),
+    }[metric]
+    kernel = nuts.build_kernel()
+    with jax.enable_x64(dtype == "float64"):
+        state = nuts.init(jnp.zeros(3, dtype), standard_normal_logdensity)
+        traced = jax.eval_shape(
+            lambda s: kernel(jax.random.key(0), s, standard_normal_logdensity, jnp.asarray(0.5, dtype),
+                             inverse_mass_matrix), state)
+        blank = nuts.blank_transition(state)
+    assert jax.tree_util.tree_structure(blank) == jax.tree_util.tree_structure(traced)
+    for made, expected in zip(jax.tree_util.tree_leaves(blank), jax.tree_util.tree_leaves(traced)):
+        assert (made.shape, made.dtype, made.weak_type) == (expected.shape, expected.dtype, expected.weak_type)
+
+
 @pytest.mark.parametrize("max_tree_depth", [0, -1, 2.0])
 def test_build_kernel_rejects_bad_max_tree_depth(max_tree_depth):
     with pytest.raises(ValueError, match="max_tree_depth"):
