@@ -74,7 +74,7 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
 
         return jax.lax.fori_loop(0, num_evaluations, body, (theta, jnp.zeros((), theta.dtype)))
 
-    loop = compile_lowered(jax.jit(loop).lower(theta, data, 1), compile_mode)
+    loop = compile_lowered(jax.jit(loop).lower(theta, data, 1), compile_mode, dtype=theta.dtype.name)
     num_evaluations = 16
     while (seconds := _best_time(lambda: loop(theta, data, num_evaluations), repeats=1)) < target_seconds / 4:
         num_evaluations *= 4
@@ -125,7 +125,7 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
 
         return jax.lax.scan(one_step, nuts.init(theta, density), jax.random.split(key, num_transitions))[1]
 
-    run = compile_lowered(jax.jit(run).lower(jax.random.key(seed), theta, data), compile_mode)
+    run = compile_lowered(jax.jit(run).lower(jax.random.key(seed), theta, data), compile_mode, dtype=theta.dtype.name)
     best, total_steps = float("inf"), 0
     for repeat in range(1, 4):  # the fastest of three runs: the least disturbed by other processes
         started = time.perf_counter()

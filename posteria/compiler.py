@@ -10,7 +10,16 @@ hierarchical 2.3 -> 1.4 s, correlated Gaussian 1.7 -> 1.0 s). Time per
 gradient stayed within 5% on most models, but rose 10% on the stochastic
 volatility model and 40% on a gradient with a scatter (the hierarchical
 model's ``a[group]``). ``"fast_runtime"`` is XLA's default, for long runs.
-Other backends always use XLA's defaults.
+
+Whatever the mode, a float64 program sums in one pass (:data:`FLOAT64_OPTIONS`).
+XLA:CPU splits every sum of more than 32 terms into a reduce-window kernel of
+partial sums and a final sum, for float32's sake (pairwise summation). In
+float64 the one-pass sum's rounding error, about ``sqrt(n) * 1e-16`` of the
+sum's magnitude, is far below anything NUTS can notice. The split kernels
+compile slowly: the stochastic volatility model's chain program held 47 of
+them. Dropping them compiled it 21% faster (3.1 -> 2.4 s) and ran it 8%
+faster; the correlated Gaussian compiled 15% faster and ran 8% faster. Models
+with few long sums are unchanged. Other backends always use XLA's defaults.
 """
 
 from __future__ import annotations
@@ -25,20 +34,28 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
 }
 """XLA:CPU compiler options of each compile mode."""
 
+FLOAT64_OPTIONS: dict[str, Any] = {"xla_disable_hlo_passes": "tree_reduction_rewriter"}
+"""XLA:CPU compiler options of every float64 program: sums in one pass, not pairwise."""
 
-def compile_lowered(lowered: jax.stages.Lowered, mode: str) -> jax.stages.Compiled:
-    """Compile ``lowered`` in compile mode ``mode`` (a key of :data:`COMPILE_MODES`).
 
-    A JAX whose XLA lacks one of the options compiles with XLA's defaults.
+def compile_lowered(lowered: jax.stages.Lowered, mode: str, *, dtype: str) -> jax.stages.Compiled:
+    """Compile ``lowered`` in compile mode ``mode`` (a key of :data:`COMPILE_MODES`) for precision ``dtype``.
+
+    ``dtype="float64"`` adds :data:`FLOAT64_OPTIONS`. A JAX whose XLA lacks
+    one of the options compiles with XLA's defaults.
 
     Examples
     --------
     >>> import jax, jax.numpy as jnp
     >>> lowered = jax.jit(lambda x: jnp.sin(x).sum()).lower(jnp.ones(3))
-    >>> float(compile_lowered(lowered, "fast_compile")(jnp.zeros(3)))
+    >>> float(compile_lowered(lowered, "fast_compile", dtype="float64")(jnp.zeros(3)))
     0.0
     """
-    options = COMPILE_MODES[mode] if jax.default_backend() == "cpu" else {}
+    if dtype not in ("float64", "float32"):
+        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+    options = {}
+    if jax.default_backend() == "cpu":
+        options = {**COMPILE_MODES[mode], **(FLOAT64_OPTIONS if dtype == "float64" else {})}
     if options:
         try:
             return lowered.compile(compiler_options=options)

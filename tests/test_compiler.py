@@ -18,18 +18,38 @@ def test_fast_compile_options_reach_xla(monkeypatch):
     # A malformed value of a real option must fail inside XLA: the mode's options are passed, not dropped.
     monkeypatch.setitem(compiler.COMPILE_MODES, "fast_compile", {"xla_backend_optimization_level": "high"})
     with pytest.raises(jax.errors.JaxRuntimeError, match="xla_backend_optimization_level"):
-        compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile")
+        compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile", dtype="float64")
 
 
 def test_this_xla_knows_every_option_of_every_mode():
     # Else compile_lowered would silently fall back to XLA's defaults and the first fit would slow down.
     for options in compiler.COMPILE_MODES.values():
-        lowered_sum_of_sines().compile(compiler_options=options)
+        lowered_sum_of_sines().compile(compiler_options={**options, **compiler.FLOAT64_OPTIONS})
+
+
+@pytest.mark.parametrize("mode", sorted(compiler.COMPILE_MODES))
+def test_float64_sums_compile_in_one_pass_and_float32_sums_stay_pairwise(mode):
+    # XLA:CPU's pairwise split shows as a reduce-window kernel; a renamed pass would bring it back silently.
+    def long_sum(dtype):
+        with jax.enable_x64(dtype == "float64"):
+            x = np.linspace(0.0, 1.0, 1000).astype(dtype)
+            compiled = compiler.compile_lowered(jax.jit(jnp.sum).lower(x), mode, dtype=dtype)
+            return compiled.as_text(), float(compiled(x))
+
+    text64, sum64 = long_sum("float64")
+    text32, sum32 = long_sum("float32")
+    assert "reduce-window" not in text64 and "reduce-window" in text32
+    assert sum64 == pytest.approx(500.0, rel=1e-14) and sum32 == pytest.approx(500.0, rel=1e-6)
+
+
+def test_compile_lowered_refuses_an_unknown_dtype():
+    with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32', got 'float16'"):
+        compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile", dtype="float16")
 
 
 def test_an_option_unknown_to_this_xla_falls_back_to_its_defaults(monkeypatch):
     monkeypatch.setitem(compiler.COMPILE_MODES, "fast_compile", {"xla_option_from_the_future": True})
-    compiled = compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile")
+    compiled = compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile", dtype="float64")
     assert float(compiled(jnp.full(3, np.pi / 2))) == pytest.approx(3.0)
 
 
