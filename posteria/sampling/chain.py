@@ -120,8 +120,8 @@ def compiled_chain(ld: LogDensity, settings: ChainSettings, start: np.ndarray, d
         shapes = jax.eval_shape(initial, *arguments, data)
         blank = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
         traced = jax.jit(advance).trace(blank, *arguments, np.int32(0), data)
-        cache[signature] = ChainProgram(compile_lowered(traced.lower(), settings.compile_mode, dtype=settings.dtype), blank, traced.jaxpr,
-                                        settings)
+        compiled = compile_lowered(traced.lower(), settings.compile_mode, dtype=settings.dtype)
+        cache[signature] = ChainProgram(compiled, blank, traced.jaxpr, settings)
     return cache[signature]
 
 

@@ -227,7 +227,7 @@ def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict, c
     """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (cached in ``ld.programs``)."""
     chains, draws = positions.shape[:2]
     flat = positions.reshape(chains * draws, -1)
-    key = ("per_draw", fn_name, compile_mode, dtype, flat.shape, flat.dtype.str, shapes_of(data))
+    key = ("per_draw", fn_name, compile_mode, flat.shape, flat.dtype.str, shapes_of(data))  # flat.dtype is the precision
     if key not in ld.programs:
         lowered = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None))).lower(flat, data)
         ld.programs[key] = compile_lowered(lowered, compile_mode, dtype=dtype)
