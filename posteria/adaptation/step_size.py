@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from posteria.mcmc import integrators, metrics
-from posteria.mcmc.nuts import HMCState, NUTSInfo, blank_transition
+from posteria.mcmc.nuts import HMCState, NUTSInfo, blank_info
 from posteria.mcmc.pytree import tree_select
 
 __all__ = [
@@ -370,7 +370,7 @@ def adapted_transition(
         return search_update(search, info.acceptance_rate), (new_state, info), ~search.is_running
 
     search, (state, info), _ = jax.lax.while_loop(
-        lambda carry: ~carry[2], body, (search, blank_transition(state), jnp.array(False))
+        lambda carry: ~carry[2], body, (search, (state, blank_info(state)), jnp.array(False))
     )
     dual_averaging_state = dual_averaging_after(search)
     adaptation = adaptation._replace(dual_averaging=dual_averaging_state, is_search_pending=jnp.array(False))

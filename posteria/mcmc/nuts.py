@@ -18,7 +18,7 @@ from posteria.mcmc.trajectory import build_trajectory
 
 Array = jax.Array
 
-__all__ = ["HMCState", "NUTSInfo", "init", "build_kernel", "blank_transition"]
+__all__ = ["HMCState", "NUTSInfo", "init", "build_kernel", "blank_info"]
 
 
 class HMCState(NamedTuple):
@@ -77,12 +77,13 @@ class NUTSInfo(NamedTuple):
     acceptance_rate: Array
 
 
-def blank_transition(state: HMCState) -> tuple[HMCState, NUTSInfo]:
-    """Zeros shaped and typed as a kernel's ``(state, info)`` from ``state``: a loop's first carry, untraced.
+def blank_info(state: HMCState) -> NUTSInfo:
+    """Zeros typed as the info of a kernel call from ``state``: with ``state``, a loop's first carry, untraced.
 
     A loop around a kernel call needs a carry of the call's types before the
-    call; this gives it without tracing the kernel a second time (a tenth of
-    a small model's tracing time).
+    call. The kernel's new state has the types of ``state``; this gives the
+    info's without tracing the kernel a second time (a tenth of a small
+    model's tracing time).
 
     Examples
     --------
@@ -93,13 +94,12 @@ def blank_transition(state: HMCState) -> tuple[HMCState, NUTSInfo]:
     >>> traced = jax.eval_shape(lambda s: kernel(jax.random.key(0), s, logdensity_fn, 0.5, jnp.ones(3)), state)
     >>> def types(tree):
     ...     return [(leaf.shape, leaf.dtype) for leaf in jax.tree_util.tree_leaves(tree)]
-    >>> types(blank_transition(state)) == types(traced)
+    >>> types((state, blank_info(state))) == types(traced)
     True
     """
     real = jnp.zeros_like(state.logdensity)
     false, zero = jnp.zeros((), bool), jnp.zeros((), jnp.int32)
-    blank_state = HMCState(jnp.zeros_like(state.position), real, jnp.zeros_like(state.logdensity_grad))
-    return blank_state, NUTSInfo(jnp.zeros_like(state.position), false, false, real, real, zero, zero, real)
+    return NUTSInfo(jnp.zeros_like(state.position), false, false, real, real, zero, zero, real)
 
 
 def init(position: Array, logdensity_fn: Callable[[Array], Array]) -> HMCState:

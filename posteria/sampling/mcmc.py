@@ -193,10 +193,10 @@ def sample(
                 raise
         finished = time.perf_counter()
         stats, positions = (jax.tree_util.tree_map(lambda *xs: np.stack(xs), *parts) for parts in zip(*results))
-        values = _per_draw(ld, "constrained_fn", positions, data, compile_mode, dtype)
+        values = _per_draw(ld, "constrained_fn", positions, data, compile_mode)
         log_likelihood = None
         if (idata_kwargs or {}).get("log_likelihood", False):
-            log_likelihood = _per_draw(ld, "pointwise_loglik_fn", positions, data, compile_mode, dtype)
+            log_likelihood = _per_draw(ld, "pointwise_loglik_fn", positions, data, compile_mode)
 
     if var_names is not None:
         values = {k: v for k, v in values.items() if k in var_names}
@@ -222,15 +222,15 @@ def sample(
     return idata
 
 
-def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict, compile_mode: str,
-              dtype: str) -> dict[str, np.ndarray]:
+def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict,
+              compile_mode: str) -> dict[str, np.ndarray]:
     """``ld.<fn_name>(theta, data)`` at every draw, all chains in one compiled call (cached in ``ld.programs``)."""
     chains, draws = positions.shape[:2]
     flat = positions.reshape(chains * draws, -1)
-    key = ("per_draw", fn_name, compile_mode, flat.shape, flat.dtype.str, shapes_of(data))  # flat.dtype is the precision
+    key = ("per_draw", fn_name, compile_mode, flat.shape, flat.dtype.str, shapes_of(data))
     if key not in ld.programs:
         lowered = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None))).lower(flat, data)
-        ld.programs[key] = compile_lowered(lowered, compile_mode, dtype=dtype)
+        ld.programs[key] = compile_lowered(lowered, compile_mode, dtype=flat.dtype.name)
     flat = ld.programs[key](flat, data)
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
 

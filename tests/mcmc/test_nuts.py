@@ -344,8 +344,8 @@ def test_kernel_traces_the_log_density_once():
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("metric", ["diagonal", "dense", "low_rank"])
-def test_blank_transition_has_the_kernel_output_types(dtype, metric):
-    # A loop's first carry: any difference in shape, dtype or weak type fails the loop at trace time.
+def test_state_and_blank_info_have_the_kernel_output_types(dtype, metric):
+    # A loop's first carry: a different shape or dtype fails the loop at trace time, a weak type retraces it.
     inverse_mass_matrix = {
         "diagonal": jnp.ones(3, dtype),
         "dense": jnp.eye(3, dtype=dtype),
@@ -357,7 +357,7 @@ def test_blank_transition_has_the_kernel_output_types(dtype, metric):
         traced = jax.eval_shape(
             lambda s: kernel(jax.random.key(0), s, standard_normal_logdensity, jnp.asarray(0.5, dtype),
                              inverse_mass_matrix), state)
-        blank = nuts.blank_transition(state)
+        blank = (state, nuts.blank_info(state))
     assert jax.tree_util.tree_structure(blank) == jax.tree_util.tree_structure(traced)
     for made, expected in zip(jax.tree_util.tree_leaves(blank), jax.tree_util.tree_leaves(traced)):
         assert (made.shape, made.dtype, made.weak_type) == (expected.shape, expected.dtype, expected.weak_type)
