@@ -32,11 +32,21 @@ merges into the trajectory as one more level, whose first half is the old
 trajectory: the early check of its first leaf spans from the trajectory's far
 end, and the other two checks are done after the subtree.
 
-Two choices serve XLA:CPU, where a small model's step costs more in the
-runtime than in arithmetic: the checkpoint arrays are split into arrays of
-at most 512 bytes where that takes few of them (the runtime then runs a loop
-body in order, at half the cost), and the uniforms are those of
-``jax.random`` hashed unrolled (XLA:CPU runs JAX's Threefry as a loop).
+Three choices serve XLA:CPU, where a small model's step costs more in the
+runtime than in arithmetic:
+
+* the checkpoint arrays are split into arrays of at most 512 bytes where
+  that takes few of them (the runtime then runs a loop body in order, at
+  half the cost);
+* the uniforms are those of ``jax.random`` hashed unrolled (XLA:CPU runs
+  JAX's Threefry as a loop);
+* a leaf's bookkeeping waits for its gradient (an optimization barrier). The
+  runtime runs a loop body's independent kernels on two threads. Without the
+  barrier the checkpoint writes and the leaf's uniform, which do not need the
+  gradient, went to the other thread while the gradient ran, and the loop
+  then went on from whichever thread finished last. Diamonds (41 us
+  gradient): 1.5 -> 1.1 times the bare gradient's time per leapfrog step;
+  hierarchical: 2.4 -> 1.8; the others unchanged.
 """
 
 from __future__ import annotations
@@ -301,8 +311,10 @@ def build_trajectory(
         return metric.is_turning_fn(first_velocity, velocity, momentum_sum - sum_before_first)
 
     def add_leaf(tree: _Subtree, step_index: Array, signed_step_size: Array, depth_bit: Array, far_end) -> _Subtree:
-        index = tree.num_leaves
         state = step_fn(tree.state, signed_step_size)
+        # Nothing below starts before the gradient is done (see the module docstring).
+        state, tree = jax.lax.optimization_barrier((state, tree))
+        index = tree.num_leaves
         momentum, velocity = state.momentum, state.velocity
         leaf_energy = energy(state)
         leaf_energy = jnp.where(jnp.isnan(leaf_energy), jnp.inf, leaf_energy)
