@@ -115,9 +115,10 @@ def compiled_chain(ld: LogDensity, settings: ChainSettings, start: np.ndarray, d
     signature = ("chain", settings, start.shape, shapes_of(data))
     cache = ld.programs
     if signature not in cache:
-        initial, advance = _chain_program(ld, settings)
+        started_carry, advance = _chain_program(ld, settings)
         arguments = (seed_words(0), np.int32(0), start, np.bool_(False))
-        shapes = jax.eval_shape(initial, *arguments, data)
+        state = nuts.HMCState(start, np.zeros((), start.dtype), start)  # its shapes, without tracing a gradient
+        shapes = jax.eval_shape(started_carry, state, data)
         blank = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
         traced = jax.jit(advance).trace(blank, *arguments, np.int32(0), data)
         compiled = compile_lowered(traced.lower(), settings.compile_mode, dtype=settings.dtype)
@@ -189,8 +190,8 @@ def run_chain(program: ChainProgram, seed: int, chain: int, start: np.ndarray, u
 
 
 def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, Callable]:
-    """``initial(seed, chain, start, use_start, data) -> carry`` and ``advance(carry, seed, chain, start, use_start,
-    first_step, data)``."""
+    """``started_carry(state, data) -> carry`` (the carry of a chain starting at ``state``) and
+    ``advance(carry, seed, chain, start, use_start, first_step, data)``."""
     tune = settings.tune
     kernel = nuts.build_kernel(max_tree_depth=settings.max_treedepth)
     position_fn = initial_position_fn(ld, settings.jitter)
@@ -223,19 +224,17 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         """The keys of the chain's start and of its steps."""
         return jax.random.split(jax.random.fold_in(jax.random.wrap_key_data(seed), chain))
 
-    def start_chain(init, start_key, start, use_start, data, logdensity_fn):
-        state = find_start(start_key, start, use_start, data, logdensity_fn)
+    def started_carry(state, data):
+        init = steps_for(data)[1][0]
         return ChainCarry(state, init(state), jnp.int32(0), state.position, _is_finite(state))
 
-    def initial(seed, chain, start, use_start, data):
-        logdensity_fn, (init, _, _) = steps_for(data)
-        return start_chain(init, chain_keys(seed, chain)[0], start, use_start, data, logdensity_fn)
-
     def advance(carry, seed, chain, start, use_start, first_step, data):
-        logdensity_fn, (init, update, transition) = steps_for(data)
+        logdensity_fn, (_, update, transition) = steps_for(data)
         start_key, scan_key = chain_keys(seed, chain)
         carry = jax.lax.cond(
-            first_step == 0, lambda: start_chain(init, start_key, start, use_start, data, logdensity_fn), lambda: carry
+            first_step == 0,
+            lambda: started_carry(find_start(start_key, start, use_start, data, logdensity_fn), data),
+            lambda: carry,
         )
 
         def one_step(carry, index):
@@ -255,7 +254,7 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
 
         return jax.lax.scan(one_step, carry, first_step + jnp.arange(settings.chunk))
 
-    return initial, advance
+    return started_carry, advance
 
 
 def _is_finite(state: nuts.HMCState) -> jax.Array:
