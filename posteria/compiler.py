@@ -20,11 +20,19 @@ compile slowly: the stochastic volatility model's chain program held 47 of
 them. Dropping them compiled it 21% faster (3.1 -> 2.4 s) and ran it 8%
 faster; the correlated Gaussian compiled 15% faster and ran 8% faster. Models
 with few long sums are unchanged. Other backends always use XLA's defaults.
+
+A program is built with Python's cyclic garbage collector paused
+(:func:`garbage_collection_paused`). Tracing allocates hundreds of thousands
+of small objects, and each full collection then walks every object the
+process holds (JAX's and the user's too): the linear regression's chain
+program traced in 0.36 s with collections and in 0.17 s without.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import gc
+from typing import Any, Iterator
 
 import jax
 
@@ -63,3 +71,28 @@ def compile_lowered(lowered: jax.stages.Lowered, mode: str, *, dtype: str) -> ja
             if "No such compile option" not in str(error):
                 raise
     return lowered.compile()
+
+
+@contextlib.contextmanager
+def garbage_collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused inside the block (as it was after), for tracing and compiling.
+
+    Reference counting still frees most objects at once; the cycles tracing
+    leaves are collected at the next collection after the block.
+
+    Examples
+    --------
+    >>> import gc
+    >>> with garbage_collection_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -25,7 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from posteria.adaptation import ADAPTATIONS
-from posteria.compiler import compile_lowered
+from posteria.compiler import compile_lowered, garbage_collection_paused
 from posteria.logdensity import LogDensity, initial_position_fn
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import dense_inverse_mass_matrix
@@ -118,10 +118,11 @@ def compiled_chain(ld: LogDensity, settings: ChainSettings, start: np.ndarray, d
         started_carry, advance = _chain_program(ld, settings)
         arguments = (seed_words(0), np.int32(0), start, np.bool_(False))
         state = nuts.HMCState(start, np.zeros((), start.dtype), start)  # its shapes, without tracing a gradient
-        shapes = jax.eval_shape(started_carry, state, data)
-        blank = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
-        traced = jax.jit(advance).trace(blank, *arguments, np.int32(0), data)
-        compiled = compile_lowered(traced.lower(), settings.compile_mode, dtype=settings.dtype)
+        with garbage_collection_paused():
+            shapes = jax.eval_shape(started_carry, state, data)
+            blank = jax.tree_util.tree_map(lambda s: np.zeros(s.shape, s.dtype), shapes)
+            traced = jax.jit(advance).trace(blank, *arguments, np.int32(0), data)
+            compiled = compile_lowered(traced.lower(), settings.compile_mode, dtype=settings.dtype)
         cache[signature] = ChainProgram(compiled, blank, traced.jaxpr, settings)
     return cache[signature]
 

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from posteria.adaptation import choose_adaptation
-from posteria.compiler import COMPILE_MODES, compile_lowered
+from posteria.compiler import COMPILE_MODES, compile_lowered, garbage_collection_paused
 from posteria.diagnostics import check, enforce
 from posteria.errors import SamplingError
 from posteria.io import to_inference_data
@@ -229,8 +229,9 @@ def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict,
     flat = positions.reshape(chains * draws, -1)
     key = ("per_draw", fn_name, compile_mode, flat.shape, flat.dtype.str, shapes_of(data))
     if key not in ld.programs:
-        lowered = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None))).lower(flat, data)
-        ld.programs[key] = compile_lowered(lowered, compile_mode, dtype=flat.dtype.name)
+        with garbage_collection_paused():
+            lowered = jax.jit(jax.vmap(getattr(ld, fn_name), in_axes=(0, None))).lower(flat, data)
+            ld.programs[key] = compile_lowered(lowered, compile_mode, dtype=flat.dtype.name)
     flat = ld.programs[key](flat, data)
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
 
