@@ -75,3 +75,38 @@ def test_both_modes_sample_the_conjugate_posterior():
         assert idata.attrs["compile_mode"] == mode
         assert abs(draws.mean() - mean) < 4 * mcse_mean
         assert abs(draws.std() - sd) < 4 * mcse_sd
+
+
+def test_garbage_collection_is_restored_as_it_was_even_after_an_error():
+    import gc
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), compiler.garbage_collection_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("tracing failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with compiler.garbage_collection_paused():
+            pass
+        assert not gc.isenabled()  # the caller had turned it off: it stays off
+    finally:
+        gc.enable()
+
+
+def test_the_chain_program_is_traced_and_compiled_with_garbage_collection_paused(monkeypatch):
+    import gc
+
+    from posteria.sampling import chain
+
+    collector_states = []
+
+    def recording_compile(lowered, mode, *, dtype):
+        collector_states.append(gc.isenabled())
+        return compiler.compile_lowered(lowered, mode, dtype=dtype)
+
+    monkeypatch.setattr(chain, "compile_lowered", recording_compile)
+    with pa.Model():
+        pa.Normal("mu", 0.0, 1.0)
+        pa.sample(10, tune=10, chains=1, progressbar=False, compute_convergence_checks=False)
+    assert collector_states == [False] and gc.isenabled()
