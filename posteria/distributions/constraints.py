@@ -6,7 +6,10 @@ and constant parameters, and the transform registry
 takes the real line (or R^n) onto it.
 
 Bounds may be JAX arrays (also traced ones): ``interval(lower, upper)`` built
-inside a log density carries the evaluated bounds of a ``Uniform``.
+inside a log density carries the evaluated bounds of a ``Uniform``. A check
+computes in NumPy when the value and the bounds are all concrete (observed
+data and constant parameters at model definition: no XLA program to compile
+for them), in ``jax.numpy`` otherwise.
 
 Examples
 --------
@@ -20,7 +23,14 @@ True
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import numpy as np
+
+
+def _numpy_or_jax(*values):
+    """NumPy if no value is a JAX array (or tracer), else ``jax.numpy``."""
+    return jnp if any(isinstance(v, jax.Array) for v in values) else np
 
 
 class Constraint:
@@ -42,7 +52,7 @@ class _Real(Constraint):
     name = "real"
 
     def check(self, value):
-        return jnp.isfinite(value)
+        return _numpy_or_jax(value).isfinite(value)
 
 
 class _RealVector(Constraint):
@@ -50,7 +60,8 @@ class _RealVector(Constraint):
     event_dim = 1
 
     def check(self, value):
-        return jnp.all(jnp.isfinite(value), axis=-1)
+        xp = _numpy_or_jax(value)
+        return xp.all(xp.isfinite(value), axis=-1)
 
 
 class _GreaterThan(Constraint):
@@ -115,7 +126,8 @@ class _Simplex(Constraint):
     event_dim = 1
 
     def check(self, value):
-        return jnp.all(value >= 0, axis=-1) & (jnp.abs(jnp.sum(value, axis=-1) - 1.0) < 1e-6)
+        xp = _numpy_or_jax(value)
+        return xp.all(value >= 0, axis=-1) & (xp.abs(xp.sum(value, axis=-1) - 1.0) < 1e-6)
 
 
 class _OrderedVector(Constraint):
@@ -123,7 +135,7 @@ class _OrderedVector(Constraint):
     event_dim = 1
 
     def check(self, value):
-        return jnp.all(value[..., 1:] > value[..., :-1], axis=-1)
+        return _numpy_or_jax(value).all(value[..., 1:] > value[..., :-1], axis=-1)
 
 
 class _PositiveDefinite(Constraint):
@@ -131,8 +143,9 @@ class _PositiveDefinite(Constraint):
     event_dim = 2
 
     def check(self, value):
-        symmetric = jnp.all(jnp.abs(value - jnp.swapaxes(value, -1, -2)) < 1e-6, axis=(-2, -1))
-        return symmetric & jnp.all(jnp.linalg.eigvalsh(value) > 0, axis=-1)
+        xp = _numpy_or_jax(value)
+        symmetric = xp.all(xp.abs(value - xp.swapaxes(value, -1, -2)) < 1e-6, axis=(-2, -1))
+        return symmetric & xp.all(xp.linalg.eigvalsh(value) > 0, axis=-1)
 
 
 class _CorrCholesky(Constraint):
@@ -142,9 +155,10 @@ class _CorrCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
-        lower = jnp.all(jnp.triu(value, 1) == 0, axis=(-2, -1))
-        positive = jnp.all(jnp.diagonal(value, axis1=-2, axis2=-1) > 0, axis=-1)
-        unit = jnp.all(jnp.abs(jnp.sum(value**2, axis=-1) - 1.0) < 1e-6, axis=-1)
+        xp = _numpy_or_jax(value)
+        lower = xp.all(xp.triu(value, 1) == 0, axis=(-2, -1))
+        positive = xp.all(xp.diagonal(value, axis1=-2, axis2=-1) > 0, axis=-1)
+        unit = xp.all(xp.abs(xp.sum(value**2, axis=-1) - 1.0) < 1e-6, axis=-1)
         return lower & positive & unit
 
 
@@ -153,7 +167,8 @@ class _CorrMatrix(Constraint):
     event_dim = 2
 
     def check(self, value):
-        unit_diag = jnp.all(jnp.abs(jnp.diagonal(value, axis1=-2, axis2=-1) - 1.0) < 1e-6, axis=-1)
+        xp = _numpy_or_jax(value)
+        unit_diag = xp.all(xp.abs(xp.diagonal(value, axis1=-2, axis2=-1) - 1.0) < 1e-6, axis=-1)
         return unit_diag & _PositiveDefinite().check(value)
 
 
@@ -164,8 +179,9 @@ class _CholeskyCov(Constraint):
     event_dim = 2
 
     def check(self, value):
-        lower = jnp.all(jnp.triu(value, 1) == 0, axis=(-2, -1))
-        return lower & jnp.all(jnp.diagonal(value, axis1=-2, axis2=-1) > 0, axis=-1)
+        xp = _numpy_or_jax(value)
+        lower = xp.all(xp.triu(value, 1) == 0, axis=(-2, -1))
+        return lower & xp.all(xp.diagonal(value, axis1=-2, axis2=-1) > 0, axis=-1)
 
 
 class _IntegerInterval(Constraint):
@@ -177,7 +193,8 @@ class _IntegerInterval(Constraint):
         self.name = "integer_interval"
 
     def check(self, value):
-        return (value == jnp.round(value)) & (value >= self.lower) & (value <= self.upper)
+        xp = _numpy_or_jax(value, self.lower, self.upper)
+        return (value == xp.round(value)) & (value >= self.lower) & (value <= self.upper)
 
 
 class _IntegerGreaterThanEq(Constraint):
@@ -188,7 +205,7 @@ class _IntegerGreaterThanEq(Constraint):
         self.name = "integer_greater_than_eq"
 
     def check(self, value):
-        return (value == jnp.round(value)) & (value >= self.lower)
+        return (value == _numpy_or_jax(value, self.lower).round(value)) & (value >= self.lower)
 
 
 class _NonNegativeInteger(_IntegerGreaterThanEq):
@@ -220,8 +237,9 @@ class _IntegerVectorSum(Constraint):
         self.name = "multinomial"
 
     def check(self, value):
-        integer = jnp.all((value == jnp.round(value)) & (value >= 0), axis=-1)
-        return integer & (jnp.sum(value, axis=-1) == self.total)
+        xp = _numpy_or_jax(value, self.total)
+        integer = xp.all((value == xp.round(value)) & (value >= 0), axis=-1)
+        return integer & (xp.sum(value, axis=-1) == self.total)
 
 
 real = _Real()
