@@ -14,6 +14,11 @@ data passed as arguments (as ``pa.sample`` does):
   loop counter, ``theta + 1e-9 * i``, let XLA fuse that sum into the logistic
   regression's kernels and doubled their time under ``fast_compile``.)
 
+The two are timed in turns, five times each, each timing as long as the
+others, and the fastest of each counts: on a shared machine whose speed
+drifts over seconds, timing one after the other compared them at different
+speeds (the diamonds' ratio moved by 0.3 between identical runs).
+
 A ratio near 1 means NUTS adds little beyond the gradients it needs.
 """
 
@@ -32,19 +37,21 @@ from posteria.compiler import compile_lowered
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import LowRankInverseMass
 
-
-def _best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        jax.block_until_ready(fn())
-        best = min(best, time.perf_counter() - started)
-    return best
+_TURNS = 5  # timings of each, taken in turns; the fastest counts
 
 
-def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_seconds: float = 0.3,
-                  compile_mode: str = "fast_compile") -> float:
-    """Seconds per ``value_and_grad`` of ``logdensity_fn(theta, data)``, timed inside one ``fori_loop``.
+def _timed(fn: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    jax.block_until_ready(fn())
+    return time.perf_counter() - started
+
+
+def gradient_timer(logdensity_fn: Callable, theta: jax.Array, data: dict, target_seconds: float = 0.3,
+                   compile_mode: str = "fast_compile") -> Callable[[], float]:
+    """A function that times ``value_and_grad`` of ``logdensity_fn(theta, data)`` once: seconds per evaluation.
+
+    The evaluations run inside one ``fori_loop``, as many as take about
+    ``target_seconds`` (counted when the timer is made).
 
     Parameters
     ----------
@@ -53,15 +60,15 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
     theta, data
         Where to start (the point then moves by ``1e-9`` times the gradient at each evaluation).
     target_seconds
-        About how long each of the three timed loops runs.
+        About how long each timing runs.
     compile_mode
         A key of :data:`posteria.compiler.COMPILE_MODES`.
 
     Examples
     --------
     >>> fn = lambda theta, data: -0.5 * jnp.sum((theta - data["m"]) ** 2)
-    >>> seconds = gradient_time(fn, jnp.zeros(3), {"m": jnp.ones(3)}, target_seconds=0.01)
-    >>> 0 < seconds < 1e-3
+    >>> time_once = gradient_timer(fn, jnp.zeros(3), {"m": jnp.ones(3)}, target_seconds=0.01)
+    >>> 0 < time_once() < 1e-3
     True
     """
     value_and_grad = jax.value_and_grad(logdensity_fn)
@@ -76,19 +83,17 @@ def gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, target_
 
     loop = compile_lowered(jax.jit(loop).lower(theta, data, 1), compile_mode, dtype=theta.dtype.name)
     num_evaluations = 16
-    while (seconds := _best_time(lambda: loop(theta, data, num_evaluations), repeats=1)) < target_seconds / 4:
+    while (seconds := _timed(lambda: loop(theta, data, num_evaluations))) < target_seconds / 4:
         num_evaluations *= 4
     num_evaluations = max(1, int(num_evaluations * target_seconds / max(seconds, 1e-9)))
-    return _best_time(lambda: loop(theta, data, num_evaluations)) / num_evaluations
+    return lambda: _timed(lambda: loop(theta, data, num_evaluations)) / num_evaluations
 
 
-def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size: float,
-                       inverse_mass_matrix: jax.Array | LowRankInverseMass, num_transitions: int = 100,
-                       seed: int = 0, compile_mode: str = "fast_compile") -> tuple[float, int]:
-    """Seconds per leapfrog step of NUTS with fixed parameters, and the leapfrog steps timed.
-
-    The fastest of three runs of ``num_transitions`` transitions counts (the
-    least disturbed by other processes).
+def nuts_timer(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size: float,
+               inverse_mass_matrix: jax.Array | LowRankInverseMass, num_transitions: int = 100,
+               compile_mode: str = "fast_compile") -> Callable[[int], tuple[float, int]]:
+    """A function ``time_once(seed)`` that runs ``num_transitions`` NUTS transitions with fixed parameters from
+    ``theta``: seconds per leapfrog step, and the leapfrog steps taken.
 
     Parameters
     ----------
@@ -98,8 +103,8 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
         The starting position (best a posterior draw) and the data.
     step_size, inverse_mass_matrix
         The adapted NUTS parameters, held fixed.
-    num_transitions, seed
-        Transitions per run; the runs use keys ``seed + 1 .. seed + 3``.
+    num_transitions
+        Transitions per timing.
     compile_mode
         A key of :data:`posteria.compiler.COMPILE_MODES`.
 
@@ -110,7 +115,8 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
     Examples
     --------
     >>> fn = lambda theta, data: -0.5 * jnp.sum(theta**2)
-    >>> seconds, steps = nuts_gradient_time(fn, jnp.zeros(3), {}, 0.7, jnp.ones(3), num_transitions=20)
+    >>> time_once = nuts_timer(fn, jnp.zeros(3), {}, 0.7, jnp.ones(3), num_transitions=20)
+    >>> seconds, steps = time_once(1)
     >>> seconds > 0, steps >= 20
     (True, True)
     """
@@ -125,14 +131,14 @@ def nuts_gradient_time(logdensity_fn: Callable, theta: jax.Array, data: dict, st
 
         return jax.lax.scan(one_step, nuts.init(theta, density), jax.random.split(key, num_transitions))[1]
 
-    run = compile_lowered(jax.jit(run).lower(jax.random.key(seed), theta, data), compile_mode, dtype=theta.dtype.name)
-    best, total_steps = float("inf"), 0
-    for repeat in range(1, 4):  # the fastest of three runs: the least disturbed by other processes
+    run = compile_lowered(jax.jit(run).lower(jax.random.key(0), theta, data), compile_mode, dtype=theta.dtype.name)
+
+    def time_once(seed: int) -> tuple[float, int]:
         started = time.perf_counter()
-        num_steps = int(jnp.sum(jax.block_until_ready(run(jax.random.key(seed + repeat), theta, data))))
-        best = min(best, (time.perf_counter() - started) / num_steps)
-        total_steps += num_steps
-    return best, total_steps
+        num_steps = int(jnp.sum(jax.block_until_ready(run(jax.random.key(seed), theta, data))))
+        return (time.perf_counter() - started) / num_steps, num_steps
+
+    return time_once
 
 
 def adapted_metric(idata) -> jax.Array | LowRankInverseMass:
@@ -175,7 +181,7 @@ def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, floa
     size and inverse mass matrix (factored as its kernel had it: :func:`adapted_metric`).
 
     Returns ``nuts_us_per_grad``, ``bare_us_per_grad``, ``overhead``
-    (their ratio) and ``num_steps`` (leapfrog steps timed, over three runs).
+    (their ratio) and ``num_steps`` (leapfrog steps timed, over all the turns).
 
     Examples
     --------
@@ -195,8 +201,14 @@ def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, floa
     step_size = float(idata.sample_stats["step_size"].values[0, -1])
     inverse_mass_matrix = adapted_metric(idata)
     mode = idata.attrs.get("compile_mode", "fast_runtime")
-    nuts_seconds, num_steps = nuts_gradient_time(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix,
-                                                 num_transitions, compile_mode=mode)
-    bare_seconds = gradient_time(ld.logdensity_fn, theta, data, compile_mode=mode)
+    time_nuts = nuts_timer(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix, num_transitions,
+                           compile_mode=mode)
+    seconds, steps = time_nuts(0)  # a NUTS timing's length: the bare gradient's timings are as long
+    time_bare = gradient_timer(ld.logdensity_fn, theta, data, target_seconds=seconds * steps, compile_mode=mode)
+    nuts_seconds, bare_seconds, num_steps = float("inf"), float("inf"), 0
+    for turn in range(1, _TURNS + 1):  # in turns: both see the machine at the same speeds
+        seconds, steps = time_nuts(turn)
+        nuts_seconds, num_steps = min(nuts_seconds, seconds), num_steps + steps
+        bare_seconds = min(bare_seconds, time_bare())
     return {"nuts_us_per_grad": 1e6 * nuts_seconds, "bare_us_per_grad": 1e6 * bare_seconds,
             "overhead": nuts_seconds / bare_seconds, "num_steps": num_steps}
