@@ -230,7 +230,7 @@ def _chain_program(ld: LogDensity, settings: ChainSettings) -> tuple[Callable, C
         return jax.random.split(jax.random.fold_in(jax.random.wrap_key_data(seed), chain))
 
     def started_carry(state, data):
-        init = steps_for(data)[1][0]
+        _, (init, _, _) = steps_for(data)
         return ChainCarry(state, init(state), jnp.int32(0), state.position, _is_finite(state))
 
     def advance(carry, seed, chain, start, use_start, first_step, data):
