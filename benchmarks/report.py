@@ -167,10 +167,14 @@ def markdown(results: dict) -> str:
 
     overhead = [run for run in _ok(results["runs"]) if "overhead" in run]
     if overhead:
-        lines += ["", "## posteria sampler overhead (one core: NUTS time per gradient / bare gradient time)", ""]
-        lines += _table(["model", "engine", "NUTS us/grad", "bare us/grad", "overhead"],
+        lines += ["", "## posteria sampler overhead (one core: NUTS time per gradient / bare gradient time)", "",
+                  "floor: a gradient and its product with the adapted metric, as every leapfrog step needs.", ""]
+        lines += _table(["model", "engine", "NUTS us/grad", "bare us/grad", "overhead", "floor us/grad",
+                         "NUTS / floor"],
                         [[run["model"], run["engine"], run["overhead"]["nuts_us_per_grad"],
-                          run["overhead"]["bare_us_per_grad"], run["overhead"]["overhead"]] for run in overhead])
+                          run["overhead"]["bare_us_per_grad"], run["overhead"]["overhead"],
+                          run["overhead"].get("floor_us_per_grad", float("nan")),
+                          run["overhead"].get("overhead_over_floor", float("nan"))] for run in overhead])
 
     startup = results.get("startup")
     if startup:

@@ -11,7 +11,8 @@ gradient stayed within 5% on most models, but rose 10% on the stochastic
 volatility model and 40% on a gradient with a scatter (the hierarchical
 model's ``a[group]``). ``"fast_runtime"`` is XLA's default, for long runs.
 
-Whatever the mode, a float64 program sums in one pass (:data:`FLOAT64_OPTIONS`).
+Whatever the mode, a float64 program sums in one pass, in XLA's own kernels
+(:data:`FLOAT64_OPTIONS`).
 XLA:CPU splits every sum of more than 32 terms into a reduce-window kernel of
 partial sums and a final sum, for float32's sake (pairwise summation). In
 float64 the one-pass sum's rounding error, about ``sqrt(n) * 1e-16`` of the
@@ -19,7 +20,15 @@ sum's magnitude, is far below anything NUTS can notice. The split kernels
 compile slowly: the stochastic volatility model's chain program held 47 of
 them. Dropping them compiled it 21% faster (3.1 -> 2.4 s) and ran it 8%
 faster; the correlated Gaussian compiled 15% faster and ran 8% faster. Models
-with few long sums are unchanged. Other backends always use XLA's defaults.
+with few long sums are unchanged.
+
+XLA:CPU also hands a long sum to the YNNPACK library by default: its own
+kernel, outside XLA's generated code and its thread. In float64 that cost
+time wherever a model sums over its data. Per leapfrog step, same process,
+alternated (2026-12-03): diamonds' bare gradient 35.3 -> 30.4 us and its NUTS
+step 41.9 -> 36.3 us; the logistic regression's NUTS step 5-8% faster; the
+models without such sums unchanged; compile times unchanged. Float32
+programs keep XLA's default. Other backends always use XLA's defaults.
 
 A program is built with Python's cyclic garbage collector paused
 (:func:`garbage_collection_paused`). Tracing allocates hundreds of thousands
@@ -42,8 +51,11 @@ COMPILE_MODES: dict[str, dict[str, Any]] = {
 }
 """XLA:CPU compiler options of each compile mode."""
 
-FLOAT64_OPTIONS: dict[str, Any] = {"xla_disable_hlo_passes": "tree_reduction_rewriter"}
-"""XLA:CPU compiler options of every float64 program: sums in one pass, not pairwise."""
+FLOAT64_OPTIONS: dict[str, Any] = {
+    "xla_disable_hlo_passes": "tree_reduction_rewriter",
+    "xla_cpu_experimental_ynn_fusion_type": "",
+}
+"""XLA:CPU compiler options of every float64 program: sums in one pass, not pairwise, and no YNNPACK kernels."""
 
 
 def compile_lowered(lowered: jax.stages.Lowered, mode: str, *, dtype: str) -> jax.stages.Compiled:

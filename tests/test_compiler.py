@@ -42,6 +42,19 @@ def test_float64_sums_compile_in_one_pass_and_float32_sums_stay_pairwise(mode):
     assert sum64 == pytest.approx(500.0, rel=1e-14) and sum32 == pytest.approx(500.0, rel=1e-6)
 
 
+@pytest.mark.parametrize("mode", sorted(compiler.COMPILE_MODES))
+def test_float64_sums_stay_in_xla_kernels_and_float32_sums_keep_the_library(mode):
+    # XLA:CPU's default hands long sums to YNNPACK; float64 ones ran slower there (compiler module docstring).
+    def compiled_text(dtype):
+        with jax.enable_x64(dtype == "float64"):
+            x = np.linspace(0.0, 1.0, 5000).astype(dtype)
+            compiled = compiler.compile_lowered(jax.jit(lambda v: jnp.sum(v * v)).lower(x), mode, dtype=dtype)
+            return compiled.as_text()
+
+    assert "__ynn_fusion" not in compiled_text("float64")
+    assert "__ynn_fusion" in compiled_text("float32")
+
+
 def test_compile_lowered_refuses_an_unknown_dtype():
     with pytest.raises(ValueError, match="dtype must be 'float64' or 'float32', got 'float16'"):
         compiler.compile_lowered(lowered_sum_of_sines(), "fast_compile", dtype="float16")

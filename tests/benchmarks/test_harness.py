@@ -58,7 +58,8 @@ def test_quick_run_records_every_field(quick_run):
         assert m["max_rhat"] < 1.1 and m["num_divergent"] == 0  # rank-normalised R-hat may dip below 1
     posteria = next(r for r in results["runs"] if r["engine"] == "posteria")
     assert posteria["metrics"]["compile_s"] > posteria["calls"][1]["extra"]["compile_time"]  # the 2nd call reuses
-    assert set(posteria["overhead"]) == {"nuts_us_per_grad", "bare_us_per_grad", "overhead", "num_steps"}
+    assert set(posteria["overhead"]) == {"nuts_us_per_grad", "bare_us_per_grad", "overhead", "floor_us_per_grad",
+                                         "overhead_over_floor", "num_steps"}
     startup = results["startup"]
     assert startup["first"]["compile_s"] > startup["second"]["compile_s"] and startup["cache_files"] > 0
     if HAS_NUMPYRO:
@@ -112,7 +113,9 @@ def test_engine_options_reach_pa_sample():
     from benchmarks.overhead import sampler_overhead
 
     overhead = sampler_overhead(fitter.model, fitter.idata, num_transitions=10)
-    assert overhead["num_steps"] >= 30 and overhead["overhead"] > 0
+    assert overhead["num_steps"] >= 30 and overhead["overhead"] > 0 and overhead["overhead_over_floor"] > 0
+    assert overhead["overhead"] / overhead["overhead_over_floor"] == pytest.approx(
+        overhead["floor_us_per_grad"] / overhead["bare_us_per_grad"])
 
 
 def test_a_worker_past_the_timeout_is_killed_and_recorded():
