@@ -171,10 +171,9 @@ def markdown(results: dict) -> str:
                   "floor: a gradient and its product with the adapted metric, as every leapfrog step needs.", ""]
         lines += _table(["model", "engine", "NUTS us/grad", "bare us/grad", "overhead", "floor us/grad",
                          "NUTS / floor"],
-                        [[run["model"], run["engine"], run["overhead"]["nuts_us_per_grad"],
-                          run["overhead"]["bare_us_per_grad"], run["overhead"]["overhead"],
-                          run["overhead"].get("floor_us_per_grad", float("nan")),
-                          run["overhead"].get("overhead_over_floor", float("nan"))] for run in overhead])
+                        [[run["model"], run["engine"]] + [run["overhead"][key] for key in (
+                            "nuts_us_per_grad", "bare_us_per_grad", "overhead", "floor_us_per_grad",
+                            "overhead_over_floor")] for run in overhead])
 
     startup = results.get("startup")
     if startup:

@@ -11,6 +11,7 @@ from argparse import Namespace
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -114,8 +115,22 @@ def test_engine_options_reach_pa_sample():
 
     overhead = sampler_overhead(fitter.model, fitter.idata, num_transitions=10)
     assert overhead["num_steps"] >= 30 and overhead["overhead"] > 0 and overhead["overhead_over_floor"] > 0
-    assert overhead["overhead"] / overhead["overhead_over_floor"] == pytest.approx(
-        overhead["floor_us_per_grad"] / overhead["bare_us_per_grad"])
+
+
+def test_the_floor_timer_multiplies_each_gradient_by_the_metric():
+    from benchmarks.overhead import gradient_timer
+
+    traced_with = []
+
+    def velocity_fn(grad):
+        traced_with.append(grad.shape)
+        return 2.0 * grad
+
+    logdensity_fn = lambda theta, data: -0.5 * jnp.sum(theta**2)  # noqa: E731
+    gradient_timer(logdensity_fn, jnp.ones(3), {}, target_seconds=0.001)
+    assert traced_with == []
+    gradient_timer(logdensity_fn, jnp.ones(3), {}, target_seconds=0.001, velocity_fn=velocity_fn)
+    assert traced_with == [(3,)]
 
 
 def test_a_worker_past_the_timeout_is_killed_and_recorded():
