@@ -1,12 +1,15 @@
 """posteria's sampler overhead: time per gradient inside NUTS over the time of a bare compiled gradient.
 
-Both are timed on one core, in one compiled program each, compiled in the
+Both are timed on one chain, in one compiled program each, compiled in the
 compile mode the fit used (``idata.attrs["compile_mode"]``), with the model's
 data passed as arguments (as ``pa.sample`` does):
 
-- NUTS: a ``lax.scan`` of NUTS transitions (``posteria.mcmc.nuts``) with the
-  step size and inverse mass matrix that ``pa.sample`` adapted, started at a
-  posterior draw; seconds over the leapfrog steps taken.
+- NUTS: a loop of NUTS transitions (``posteria.mcmc.nuts``) with the step
+  size and inverse mass matrix that ``pa.sample`` adapted, started at a
+  posterior draw; seconds over the leapfrog steps taken. The clock covers the
+  program alone, which also sums its steps: making its key and summing the
+  steps in a program of their own took about a millisecond a call, timed with
+  it, 5% of a diamonds timing of 100 transitions.
 - bare gradient: ``jax.value_and_grad`` of the model's log density, evaluated
   many times inside one ``lax.fori_loop`` (no Python dispatch per call), at a
   point carried by the loop that moves every iteration (``1e-9`` times the
@@ -14,10 +17,12 @@ data passed as arguments (as ``pa.sample`` does):
   loop counter, ``theta + 1e-9 * i``, let XLA fuse that sum into the logistic
   regression's kernels and doubled their time under ``fast_compile``.)
 
-The two are timed in turns, five times each, each timing as long as the
-others, and the fastest of each counts: on a shared machine whose speed
-drifts over seconds, timing one after the other compared them at different
-speeds (the diamonds' ratio moved by 0.3 between identical runs).
+The two are timed in turns, nine times each, each timing about as long as
+the others (at least ``target_seconds``), and the ratio is the median of the
+turns' ratios, with its quartiles: a shared machine's speed drifts over
+seconds, and a turn's two timings see about the same speed. (The fastest of
+five of each, taken apart, moved the diamonds' ratio between 1.25 and 1.46
+in identical runs.)
 
 A ratio near 1 means NUTS adds little beyond the gradients it needs. A
 leapfrog step also needs one product of its gradient with the inverse mass
@@ -43,7 +48,7 @@ from posteria.compiler import compile_lowered
 from posteria.mcmc import nuts
 from posteria.mcmc.metrics import LowRankInverseMass, gaussian_euclidean
 
-_TURNS = 5  # timings of each, taken in turns; the fastest counts
+_TURNS = 9  # timings of each, taken in turns; the median of their ratios counts
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -106,6 +111,10 @@ def nuts_timer(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size:
     """A function ``time_once(seed)`` that runs ``num_transitions`` NUTS transitions with fixed parameters from
     ``theta``: seconds per leapfrog step, and the leapfrog steps taken.
 
+    The transitions run in a ``lax.scan`` of static length, as ``pa.sample``
+    runs them (a ``fori_loop`` of run-time length took 20% longer per step on
+    the diamonds model).
+
     Parameters
     ----------
     logdensity_fn
@@ -140,13 +149,14 @@ def nuts_timer(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size:
             state, info = kernel(key, state, density, step_size, inverse_mass_matrix)
             return state, info.num_integration_steps
 
-        return jax.lax.scan(one_step, nuts.init(theta, density), jax.random.split(key, num_transitions))[1]
+        return jnp.sum(jax.lax.scan(one_step, nuts.init(theta, density), jax.random.split(key, num_transitions))[1])
 
     run = compile_lowered(jax.jit(run).lower(jax.random.key(0), theta, data), compile_mode, dtype=theta.dtype.name)
 
     def time_once(seed: int) -> tuple[float, int]:
+        key = jax.block_until_ready(jax.random.key(seed))
         started = time.perf_counter()
-        num_steps = int(jnp.sum(jax.block_until_ready(run(jax.random.key(seed), theta, data))))
+        num_steps = int(jax.block_until_ready(run(key, theta, data)))
         return (time.perf_counter() - started) / num_steps, num_steps
 
     return time_once
@@ -185,16 +195,20 @@ def adapted_metric(idata) -> jax.Array | LowRankInverseMass:
     return LowRankInverseMass(jnp.asarray(scale), jnp.asarray(vectors[:, order]), jnp.asarray(values[order]))
 
 
-def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, float]:
+def sampler_overhead(model, idata, num_transitions: int = 100, target_seconds: float = 0.2) -> dict[str, float]:
     """Overhead of posteria's NUTS on ``model``, with the adaptation found in ``idata`` (from ``pa.sample``).
 
     NUTS starts at the last draw of chain 0, with that chain's final step
-    size and inverse mass matrix (factored as its kernel had it: :func:`adapted_metric`).
+    size and inverse mass matrix (factored as its kernel had it:
+    :func:`adapted_metric`). A NUTS timing runs ``num_transitions``
+    transitions, or more if they take under ``target_seconds``.
 
-    Returns ``nuts_us_per_grad``, ``bare_us_per_grad``, ``overhead``
-    (their ratio), ``floor_us_per_grad`` (a gradient and its product with
-    the metric), ``overhead_over_floor`` (NUTS over that) and ``num_steps``
-    (leapfrog steps timed, over all the turns).
+    Returns ``nuts_us_per_grad``, ``bare_us_per_grad`` and
+    ``floor_us_per_grad`` (a gradient and its product with the metric),
+    each the median over the turns; ``overhead`` (NUTS over bare), with
+    ``overhead_low`` and ``overhead_high``, and ``overhead_over_floor``
+    (NUTS over floor): medians and quartiles of the turns' ratios; and
+    ``num_steps`` (leapfrog steps timed, over all the turns).
 
     Examples
     --------
@@ -203,9 +217,9 @@ def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, floa
     ...     mu = pa.Normal("mu", 0.0, 1.0, shape=3)
     >>> idata = pa.sample(50, tune=50, chains=1, seed=1, model=model, progressbar=False,
     ...                   compute_convergence_checks=False)
-    >>> out = sampler_overhead(model, idata, num_transitions=20)
-    >>> sorted(out), out["overhead"] > 0
-    (['bare_us_per_grad', 'floor_us_per_grad', 'num_steps', 'nuts_us_per_grad', 'overhead', 'overhead_over_floor'], True)
+    >>> out = sampler_overhead(model, idata, num_transitions=20, target_seconds=0.01)
+    >>> out["overhead_low"] <= out["overhead"] <= out["overhead_high"], out["num_steps"] >= 9 * 20
+    (True, True)
     """
     ld = model.compile_logp()
     data = {key: jnp.asarray(value) for key, value in ld.data().items()}
@@ -214,18 +228,24 @@ def sampler_overhead(model, idata, num_transitions: int = 100) -> dict[str, floa
     step_size = float(idata.sample_stats["step_size"].values[0, -1])
     inverse_mass_matrix = adapted_metric(idata)
     mode = idata.attrs.get("compile_mode", "fast_runtime")
-    time_nuts = nuts_timer(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix, num_transitions,
-                           compile_mode=mode)
-    seconds, steps = time_nuts(0)  # a NUTS timing's length: the bare gradient's timings are as long
+    time_nuts = nuts_timer(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix, num_transitions, mode)
+    time_nuts(0)  # a program's first call is slower
+    seconds, steps = time_nuts(0)
+    if seconds * steps < target_seconds:  # more transitions, in a program of its own
+        num_transitions = int(np.ceil(num_transitions * target_seconds / (seconds * steps)))
+        time_nuts = nuts_timer(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix, num_transitions, mode)
+        time_nuts(0)
+        seconds, steps = time_nuts(0)
     time_bare = gradient_timer(ld.logdensity_fn, theta, data, target_seconds=seconds * steps, compile_mode=mode)
     time_floor = gradient_timer(ld.logdensity_fn, theta, data, target_seconds=seconds * steps, compile_mode=mode,
                                 velocity_fn=gaussian_euclidean(inverse_mass_matrix).velocity_fn)
-    nuts_seconds, bare_seconds, floor_seconds, num_steps = float("inf"), float("inf"), float("inf"), 0
-    for turn in range(1, _TURNS + 1):  # in turns: all see the machine at the same speeds
+    turns = []
+    for turn in range(1, _TURNS + 1):  # in turns: all three see the machine at about the same speed
         seconds, steps = time_nuts(turn)
-        nuts_seconds, num_steps = min(nuts_seconds, seconds), num_steps + steps
-        bare_seconds = min(bare_seconds, time_bare())
-        floor_seconds = min(floor_seconds, time_floor())
-    return {"nuts_us_per_grad": 1e6 * nuts_seconds, "bare_us_per_grad": 1e6 * bare_seconds,
-            "overhead": nuts_seconds / bare_seconds, "floor_us_per_grad": 1e6 * floor_seconds,
-            "overhead_over_floor": nuts_seconds / floor_seconds, "num_steps": num_steps}
+        turns.append((seconds, time_bare(), time_floor(), steps))
+    nuts_s, bare_s, floor_s, steps = np.array(turns).T
+    low, overhead, high = np.percentile(nuts_s / bare_s, [25, 50, 75])
+    return {"nuts_us_per_grad": 1e6 * float(np.median(nuts_s)), "bare_us_per_grad": 1e6 * float(np.median(bare_s)),
+            "overhead": float(overhead), "overhead_low": float(low), "overhead_high": float(high),
+            "floor_us_per_grad": 1e6 * float(np.median(floor_s)),
+            "overhead_over_floor": float(np.median(nuts_s / floor_s)), "num_steps": int(steps.sum())}

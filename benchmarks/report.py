@@ -167,13 +167,16 @@ def markdown(results: dict) -> str:
 
     overhead = [run for run in _ok(results["runs"]) if "overhead" in run]
     if overhead:
-        lines += ["", "## posteria sampler overhead (one core: NUTS time per gradient / bare gradient time)", "",
+        lines += ["", "## posteria sampler overhead (one chain: NUTS time per gradient / bare gradient time)", "",
+                  "Medians over nine turns; the ratios are medians of the turns' ratios, with their quartiles. "
                   "floor: a gradient and its product with the adapted metric, as every leapfrog step needs.", ""]
-        lines += _table(["model", "engine", "NUTS us/grad", "bare us/grad", "overhead", "floor us/grad",
+        lines += _table(["model", "engine", "NUTS us/grad", "bare us/grad", "overhead", "quartiles", "floor us/grad",
                          "NUTS / floor"],
-                        [[run["model"], run["engine"]] + [run["overhead"][key] for key in (
-                            "nuts_us_per_grad", "bare_us_per_grad", "overhead", "floor_us_per_grad",
-                            "overhead_over_floor")] for run in overhead])
+                        [[run["model"], run["engine"], run["overhead"]["nuts_us_per_grad"],
+                          run["overhead"]["bare_us_per_grad"], run["overhead"]["overhead"],
+                          f"{run['overhead']['overhead_low']:.2f}-{run['overhead']['overhead_high']:.2f}",
+                          run["overhead"]["floor_us_per_grad"], run["overhead"]["overhead_over_floor"]]
+                         for run in overhead])
 
     startup = results.get("startup")
     if startup:

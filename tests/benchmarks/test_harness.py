@@ -59,8 +59,8 @@ def test_quick_run_records_every_field(quick_run):
         assert m["max_rhat"] < 1.1 and m["num_divergent"] == 0  # rank-normalised R-hat may dip below 1
     posteria = next(r for r in results["runs"] if r["engine"] == "posteria")
     assert posteria["metrics"]["compile_s"] > posteria["calls"][1]["extra"]["compile_time"]  # the 2nd call reuses
-    assert set(posteria["overhead"]) == {"nuts_us_per_grad", "bare_us_per_grad", "overhead", "floor_us_per_grad",
-                                         "overhead_over_floor", "num_steps"}
+    assert set(posteria["overhead"]) == {"nuts_us_per_grad", "bare_us_per_grad", "overhead", "overhead_low",
+                                         "overhead_high", "floor_us_per_grad", "overhead_over_floor", "num_steps"}
     startup = results["startup"]
     assert startup["first"]["compile_s"] > startup["second"]["compile_s"] and startup["cache_files"] > 0
     if HAS_NUMPYRO:
