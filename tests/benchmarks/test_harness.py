@@ -113,8 +113,10 @@ def test_engine_options_reach_pa_sample():
     assert fitter.idata.sample_stats["inverse_mass_matrix"].shape == (1, 10, 10)
     from benchmarks.overhead import sampler_overhead
 
-    overhead = sampler_overhead(fitter.model, fitter.idata, num_transitions=10)
-    assert overhead["num_steps"] >= 30 and overhead["overhead"] > 0 and overhead["overhead_over_floor"] > 0
+    # A dense metric runs through both timers (NUTS, and the floor's velocity_fn); `_summary`'s doctest checks
+    # the statistics.
+    overhead = sampler_overhead(fitter.model, fitter.idata, num_transitions=10, target_seconds=0.0)
+    assert overhead["num_steps"] >= 9 * 10
 
 
 def test_the_floor_timer_multiplies_each_gradient_by_the_metric():
