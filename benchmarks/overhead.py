@@ -1,15 +1,13 @@
 """posteria's sampler overhead: time per gradient inside NUTS over the time of a bare compiled gradient.
 
 Both are timed on one chain, in one compiled program each, compiled in the
-compile mode the fit used (``idata.attrs["compile_mode"]``), with the model's
+compile mode and precision the fit used, with the model's
 data passed as arguments (as ``pa.sample`` does):
 
-- NUTS: a loop of NUTS transitions (``posteria.mcmc.nuts``) with the step
-  size and inverse mass matrix that ``pa.sample`` adapted, started at a
-  posterior draw; seconds over the leapfrog steps taken. The clock covers the
-  program alone, which also sums its steps: making its key and summing the
-  steps in a program of their own took about a millisecond a call, timed with
-  it, 5% of a diamonds timing of 100 transitions.
+- NUTS: ``pa.sample``'s own chain program, continuing chain 0 of the fit
+  through its warmup and then timed in its sampling phase, a chunk of
+  transitions per call (:class:`SamplingChain`); seconds over the leapfrog
+  steps taken. The clock covers the call alone.
 - bare gradient: ``jax.value_and_grad`` of the model's log density, evaluated
   many times inside one ``lax.fori_loop`` (no Python dispatch per call), at a
   point carried by the loop that moves every iteration (``1e-9`` times the
@@ -42,11 +40,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from posteria.adaptation.fisher_dense import MAX_RANK, low_rank_size
-from posteria.adaptation.fisher_schedule import build_fisher_schedule, foreground_capacity
 from posteria.compiler import compile_lowered
-from posteria.mcmc import nuts
 from posteria.mcmc.metrics import LowRankInverseMass, gaussian_euclidean
+from posteria.sampling.chain import compiled_chain, seed_words
 
 _TURNS = 9  # timings of each, taken in turns; the median of their ratios counts
 
@@ -105,103 +101,78 @@ def gradient_timer(logdensity_fn: Callable, theta: jax.Array, data: dict, target
     return lambda: _timed(lambda: loop(theta, data, num_evaluations)) / num_evaluations
 
 
-def nuts_timer(logdensity_fn: Callable, theta: jax.Array, data: dict, step_size: float,
-               inverse_mass_matrix: jax.Array | LowRankInverseMass, num_transitions: int = 100,
-               compile_mode: str = "fast_compile") -> Callable[[int], tuple[float, int]]:
-    """A function ``time_once(seed)`` that runs ``num_transitions`` NUTS transitions with fixed parameters from
-    ``theta``: seconds per leapfrog step, and the leapfrog steps taken.
+class SamplingChain:
+    """Chain 0 of a fit, continued by ``pa.sample``'s own chain program, and timed a chunk at a time.
 
-    The transitions run in a ``lax.scan`` of static length, as ``pa.sample``
-    runs them (a ``fori_loop`` of run-time length took 20% longer per step on
-    the diamonds model).
-
-    Parameters
-    ----------
-    logdensity_fn
-        ``(theta, data) -> scalar``, pure JAX.
-    theta, data
-        The starting position (best a posterior draw) and the data.
-    step_size, inverse_mass_matrix
-        The adapted NUTS parameters, held fixed.
-    num_transitions
-        Transitions per timing.
-    compile_mode
-        A key of :data:`posteria.compiler.COMPILE_MODES`.
-
-    References
-    ----------
-    Hoffman, M. D. and Gelman, A. (2014). The No-U-Turn Sampler. JMLR 15.
-
-    Examples
-    --------
-    >>> fn = lambda theta, data: -0.5 * jnp.sum(theta**2)
-    >>> time_once = nuts_timer(fn, jnp.zeros(3), {}, 0.7, jnp.ones(3), num_transitions=20)
-    >>> seconds, steps = time_once(1)
-    >>> seconds > 0, steps >= 20
-    (True, True)
-    """
-    kernel = nuts.build_kernel()
-
-    def run(key, theta, data):
-        density = lambda position: logdensity_fn(position, data)  # noqa: E731
-
-        def one_step(state, key):
-            state, info = kernel(key, state, density, step_size, inverse_mass_matrix)
-            return state, info.num_integration_steps
-
-        return jnp.sum(jax.lax.scan(one_step, nuts.init(theta, density), jax.random.split(key, num_transitions))[1])
-
-    run = compile_lowered(jax.jit(run).lower(jax.random.key(0), theta, data), compile_mode, dtype=theta.dtype.name)
-
-    def time_once(seed: int) -> tuple[float, int]:
-        key = jax.block_until_ready(jax.random.key(seed))
-        started = time.perf_counter()
-        num_steps = int(jax.block_until_ready(run(key, theta, data)))
-        return (time.perf_counter() - started) / num_steps, num_steps
-
-    return time_once
-
-
-def adapted_metric(idata) -> jax.Array | LowRankInverseMass:
-    """Chain 0's inverse mass matrix, in the form its kernel used.
-
-    ``idata`` stores it multiplied out. After a low-rank warmup the kernel
-    held it factored with ``k`` columns (:func:`low_rank_size`), at ``O(d k)``
-    per leapfrog step, so it is factored again with as many columns: the
-    diagonal scale ``sqrt(diag M)`` and the eigenvectors of the rescaled
-    matrix farthest from 1 on a log scale. That is exact when the scale is
-    the warmup's and otherwise close; either way it costs what the sampler paid.
+    The program is the fit's (:func:`posteria.sampling.chain.compiled_chain`
+    with the fit's settings), compiled for chunks of ``num_transitions``
+    transitions instead of the whole run: its warmup adapts the step size and
+    metric, and the chunks after warmup are the sampling phase, step for step
+    what ``pa.sample`` runs. (A look-alike, NUTS transitions in a loop with
+    the adapted step size and metric held fixed, can mislead: with XLA's
+    loop-invariant code motion off, it ran 15-25% slower per step on the
+    diamonds model, ``pa.sample``'s program 3-7%.)
 
     Examples
     --------
     >>> import posteria as pa
-    >>> from posteria.mcmc.metrics import dense_inverse_mass_matrix
     >>> with pa.Model() as model:
-    ...     x = pa.MvNormal("x", mu=np.zeros(2), cov=np.array([[4.0, 1.9], [1.9, 1.0]]))
-    >>> idata = pa.sample(100, tune=100, chains=1, seed=1, model=model, progressbar=False,
-    ...                   adaptation="fisher_low_rank", compute_convergence_checks=False)
-    >>> metric = adapted_metric(idata)
-    >>> metric.basis.shape, bool(np.allclose(dense_inverse_mass_matrix(metric),
-    ...                                      idata.sample_stats["inverse_mass_matrix"].values[0]))
-    ((2, 2), True)
+    ...     mu = pa.Normal("mu", 0.0, 1.0, shape=3)
+    >>> idata = pa.sample(50, tune=50, chains=1, seed=1, model=model, progressbar=False,
+    ...                   compute_convergence_checks=False)
+    >>> chain = SamplingChain(model, idata)
+    >>> chain.warm_up(num_transitions=20)  # 60 transitions: the 50 of warmup, in chunks of 20
+    >>> seconds, steps = chain.run(num_transitions=20)
+    >>> chain.next_step, seconds > 0, steps >= 20
+    (80, True, True)
     """
-    matrix = np.asarray(idata.sample_stats["inverse_mass_matrix"].values[0])
-    if idata.attrs.get("adaptation") != "fisher_low_rank":
-        return jnp.asarray(matrix)
-    scale = np.sqrt(np.diag(matrix))
-    values, vectors = np.linalg.eigh(matrix / np.outer(scale, scale))
-    capacity = foreground_capacity(build_fisher_schedule(int(idata.attrs["tuning_steps"])))
-    order = np.argsort(-np.abs(np.log(values)))[: low_rank_size(len(scale), capacity, MAX_RANK)]
-    return LowRankInverseMass(jnp.asarray(scale), jnp.asarray(vectors[:, order]), jnp.asarray(values[order]))
+
+    def __init__(self, model, idata):
+        self.ld = model.compile_logp()
+        fits = [program.settings for key, program in self.ld.programs.items() if key[0] == "chain"]
+        if not fits:
+            raise ValueError("the model has no chain program: time it after pa.sample, in the same process")
+        self.settings = fits[-1]
+        self.seed = seed_words(int(idata.attrs["seed"]))
+        point = {rv.name: np.asarray(idata.posterior[rv.name].values[0, -1]) for rv in model.free_RVs}
+        with jax.enable_x64(self.settings.dtype == "float64"):
+            self.data = {key: jnp.asarray(value) for key, value in self.ld.data().items()}
+            self.start = np.asarray(jnp.asarray(self.ld.unconstrain(point)))
+        self.carry, self.next_step = None, 0
+
+    def run(self, num_transitions: int) -> tuple[float, int]:
+        """Run the next ``num_transitions`` transitions: seconds per leapfrog step, and the steps."""
+        with jax.enable_x64(self.settings.dtype == "float64"):
+            program = compiled_chain(self.ld, self.settings._replace(chunk=num_transitions), self.start, self.data)
+            carry = program.blank_carry if self.carry is None else self.carry
+            started = time.perf_counter()
+            carry, outputs = program.advance(carry, self.seed, np.int32(0), self.start, np.bool_(True),
+                                             np.int32(self.next_step), self.data)
+            steps = jax.block_until_ready(outputs[2].num_integration_steps)
+            seconds = time.perf_counter() - started
+        self.carry, self.next_step = carry, self.next_step + num_transitions
+        return seconds / int(steps.sum()), int(steps.sum())
+
+    def warm_up(self, num_transitions: int) -> None:
+        """Run the warmup, ``num_transitions`` at a time (so the last chunk may run past it)."""
+        while self.next_step < self.settings.tune:
+            self.run(num_transitions)
+
+    @property
+    def metric(self) -> jax.Array | LowRankInverseMass:
+        """The adapted inverse mass matrix, in the form the kernel uses."""
+        return self.carry.adaptation.inverse_mass_matrix
 
 
 def sampler_overhead(model, idata, num_transitions: int = 100, target_seconds: float = 0.2) -> dict[str, float]:
-    """Overhead of posteria's NUTS on ``model``, with the adaptation found in ``idata`` (from ``pa.sample``).
+    """Overhead of posteria's NUTS on ``model``, fitted by ``pa.sample`` into ``idata`` in this process.
 
-    NUTS starts at the last draw of chain 0, with that chain's final step
-    size and inverse mass matrix (factored as its kernel had it:
-    :func:`adapted_metric`). A NUTS timing runs ``num_transitions``
-    transitions, or more if they take under ``target_seconds``.
+    Chain 0 is run again by the fit's own chain program (:class:`SamplingChain`),
+    from the fit's last draw, through the fit's warmup, in chunks of
+    ``num_transitions`` transitions; the sampling phase is then timed a chunk
+    at a time (a longer chunk, in a program of its own, when
+    ``num_transitions`` take under ``target_seconds``). The gradient timers
+    run at that last draw, the floor's with the adapted metric.
 
     Returns ``nuts_us_per_grad``, ``bare_us_per_grad`` and
     ``floor_us_per_grad`` (a gradient and its product with the metric),
@@ -221,29 +192,23 @@ def sampler_overhead(model, idata, num_transitions: int = 100, target_seconds: f
     >>> out["num_steps"] >= 9 * 20, out["overhead"] > 0
     (True, True)
     """
-    ld = model.compile_logp()
-    data = {key: jnp.asarray(value) for key, value in ld.data().items()}
-    point = {rv.name: np.asarray(idata.posterior[rv.name].values[0, -1]) for rv in model.free_RVs}
-    theta = jnp.asarray(ld.unconstrain(point))
-    step_size = float(idata.sample_stats["step_size"].values[0, -1])
-    inverse_mass_matrix = adapted_metric(idata)
-    mode = idata.attrs.get("compile_mode", "fast_runtime")
-
-    def warm_nuts_timer(num_transitions: int) -> tuple[Callable[[int], tuple[float, int]], float, int]:
-        time_nuts = nuts_timer(ld.logdensity_fn, theta, data, step_size, inverse_mass_matrix, num_transitions, mode)
-        time_nuts(0)  # a program's first call is slower
-        return time_nuts, *time_nuts(0)
-
-    time_nuts, seconds, steps = warm_nuts_timer(num_transitions)
-    if seconds * steps < target_seconds:  # more transitions, in a program of its own
-        time_nuts, seconds, steps = warm_nuts_timer(int(np.ceil(num_transitions * target_seconds / (seconds * steps))))
-    time_bare = gradient_timer(ld.logdensity_fn, theta, data, target_seconds=seconds * steps, compile_mode=mode)
-    time_floor = gradient_timer(ld.logdensity_fn, theta, data, target_seconds=seconds * steps, compile_mode=mode,
-                                velocity_fn=gaussian_euclidean(inverse_mass_matrix).velocity_fn)
-    turns = []
-    for turn in range(1, _TURNS + 1):  # in turns: all three see the machine at about the same speed
-        seconds, steps = time_nuts(turn)
-        turns.append((seconds, time_bare(), time_floor(), steps))
+    chain = SamplingChain(model, idata)
+    chain.warm_up(num_transitions)
+    chain.run(num_transitions)  # the first chunk after warmup, untimed (its adaptation is final from here)
+    seconds, steps = chain.run(num_transitions)
+    if seconds * steps < target_seconds:  # more transitions, in a program of its own, warmed by a first call
+        num_transitions = int(np.ceil(num_transitions * target_seconds / (seconds * steps)))
+        seconds, steps = chain.run(num_transitions)
+    mode, theta = chain.settings.compile_mode, jnp.asarray(chain.start)
+    with jax.enable_x64(chain.settings.dtype == "float64"):
+        time_bare = gradient_timer(chain.ld.logdensity_fn, theta, chain.data, target_seconds=seconds * steps,
+                                   compile_mode=mode)
+        time_floor = gradient_timer(chain.ld.logdensity_fn, theta, chain.data, target_seconds=seconds * steps,
+                                    compile_mode=mode, velocity_fn=gaussian_euclidean(chain.metric).velocity_fn)
+        turns = []
+        for _ in range(_TURNS):  # in turns: all three see the machine at about the same speed
+            seconds, steps = chain.run(num_transitions)
+            turns.append((seconds, time_bare(), time_floor(), steps))
     return _summary(turns)
 
 

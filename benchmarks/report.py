@@ -3,13 +3,17 @@
 Ratios are oriented so that **above 1 means posteria is better**:
 ``ess_per_s_*`` is posteria's min-ESS per second over the peer's, and
 ``grads_per_ess`` is the peer's gradient evaluations per effective draw
-over posteria's.
+over posteria's. The alternated first calls' ratio is a wall-time ratio,
+posteria's over the peer's (below 1: posteria faster), as the first-call
+target reads (at most half of NumPyro's wall time on the linear regression).
 """
 
 from __future__ import annotations
 
 import math
 from typing import Any, Iterable
+
+import numpy as np
 
 AGREEMENT_Z = 5.0
 """Largest |difference of posterior means| / combined MCSE over a model's scalars that still counts as agreement.
@@ -65,6 +69,34 @@ def ratios(runs: list[dict]) -> list[dict]:
                 "grads_per_ess": _ratio(b["grads_per_ess"], a["grads_per_ess"]),
             })
     return out
+
+
+def first_call_summary(rounds: list[dict[str, float | None]], engine: str = "posteria") -> list[dict]:
+    """Per peer in ``rounds`` (``{engine: first-call seconds or None}`` each): both engines' median seconds,
+    and the median, lowest and highest of the rounds' ratios ``engine / peer`` (below 1: ``engine`` faster).
+
+    Examples
+    --------
+    >>> rounds = [{"posteria": 2.0, "numpyro": 4.0}, {"posteria": 2.4, "numpyro": 4.0},
+    ...           {"posteria": 1.8, "numpyro": 6.0}, {"posteria": None, "numpyro": 4.0}]
+    >>> [row] = first_call_summary(rounds)
+    >>> row["peer"], row["rounds"], row["engine_s"], row["peer_s"]
+    ('numpyro', 3, 2.0, 4.0)
+    >>> row["ratio"], row["ratio_low"], row["ratio_high"]
+    (0.5, 0.3, 0.6)
+    """
+    peers = sorted({name for walls in rounds for name in walls} - {engine})
+    summary = []
+    for peer in peers:
+        pairs = np.array([(w[engine], w[peer]) for w in rounds if w.get(engine) and w.get(peer)])
+        if not len(pairs):
+            continue
+        ratio = pairs[:, 0] / pairs[:, 1]
+        summary.append({"engine": engine, "peer": peer, "rounds": len(pairs),
+                        "engine_s": float(np.median(pairs[:, 0])), "peer_s": float(np.median(pairs[:, 1])),
+                        "ratio": float(np.median(ratio)), "ratio_low": float(ratio.min()),
+                        "ratio_high": float(ratio.max())})
+    return summary
 
 
 def _z(ours: dict, theirs: dict) -> float:
@@ -177,6 +209,16 @@ def markdown(results: dict) -> str:
                           f"{run['overhead']['overhead_low']:.2f}-{run['overhead']['overhead_high']:.2f}",
                           run["overhead"]["floor_us_per_grad"], run["overhead"]["overhead_over_floor"]]
                          for run in overhead])
+
+    first_calls = results.get("first_calls")
+    if first_calls:
+        lines += ["", f"## First call, alternated ({first_calls['model']}: fresh processes, the engines taking turns)",
+                  "", "Wall time of the first call (model build and compile included); ratio: posteria / peer "
+                  "per round, its median and range (below 1: posteria faster).", ""]
+        lines += _table(["engine", "peer", "rounds", "engine s (median)", "peer s (median)", "ratio", "range"],
+                        [[r["engine"], r["peer"], r["rounds"], r["engine_s"], r["peer_s"], r["ratio"],
+                          f"{r['ratio_low']:.2f}-{r['ratio_high']:.2f}"] for r in first_calls["summary"]])
+        lines += [f"- {note}" for note in first_calls["notes"]]
 
     startup = results.get("startup")
     if startup:

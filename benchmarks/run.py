@@ -48,6 +48,12 @@ How it measures
   min bulk ESS). posteria also reports compile and sampling seconds, its
   sampler overhead (:mod:`benchmarks.overhead`), and its start-up in a second
   process with a warm cache (:mod:`benchmarks.startup`).
+- First calls, alternated: on the linear regression, posteria and NumPyro
+  make only their first call, each in a fresh process, taking turns for
+  ``--first-call-rounds`` rounds (default 5); the report gives the median
+  and range of the rounds' wall-time ratios. The main table's first calls of
+  two engines lie minutes apart, and this VM's speed drifts 20-30% over
+  minutes; a round's calls lie seconds apart.
 - Ratios: posteria / peer for ESS/s, peer / posteria for grads per ESS
   (above 1: posteria better). Agreement: each engine's posterior means
   against posteria's, in units of combined Monte Carlo standard error
@@ -57,7 +63,8 @@ JSON fields: ``environment`` (date, cpu, cores, load average, python,
 platform, versions, git revision), ``settings``, ``engines`` (how each runs
 chains), ``runs`` (one record per engine and model: ``status``, ``note``,
 ``metrics``, ``calls``, ``parameters``, ``overhead``; see
-:func:`benchmarks.worker.run_one`), ``ratios``, ``agreement`` and
+:func:`benchmarks.worker.run_one`), ``first_calls`` (``model``, ``rounds``,
+``notes``, ``summary``), ``ratios``, ``agreement`` and
 ``startup`` (see :func:`benchmarks.startup.measure_startup`; ``{"error": ...}``
 when the probe failed or timed out).
 """
@@ -77,11 +84,13 @@ from pathlib import Path
 from benchmarks.data import MODELS
 from benchmarks.engines import ENGINES
 from benchmarks.environment import environment
-from benchmarks.report import agreement, markdown, ratios
+from benchmarks.report import agreement, first_call_summary, markdown, ratios
 from benchmarks.process import REPO_ROOT, run_module
 from benchmarks.startup import measure_startup
 
 QUICK_MODELS = ("linear_regression", "eight_schools")
+FIRST_CALL_MODEL = "linear_regression"  # the model of the first-call target (issue 4): half of NumPyro's wall time
+FIRST_CALL_ENGINES = ("posteria", "numpyro")
 """Models of ``--quick`` unless ``--models`` says otherwise."""
 
 
@@ -129,12 +138,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help=f"2 chains x 100/100 on {', '.join(QUICK_MODELS)}")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed to each worker")
     parser.add_argument("--no-startup", action="store_true", help="skip posteria's start-up measurement")
+    parser.add_argument("--first-call-rounds", type=int,
+                        help=f"rounds of alternated first calls on {FIRST_CALL_MODEL} (default 5; --quick 1; 0: none)")
     args = parser.parse_args(argv)
     if args.quick and args.models is None:
         args.models = ",".join(QUICK_MODELS)
     args.draws = args.draws or (100 if args.quick else 1000)
     args.tune = args.tune if args.tune is not None else (100 if args.quick else 1000)
     args.chains = args.chains or (2 if args.quick else 4)
+    if args.first_call_rounds is None:
+        args.first_call_rounds = 1 if args.quick else 5
     args.models = _names(args.models, MODELS, "models")
     args.engines = _names(args.engines, ENGINES, "engines")
     return args
@@ -148,13 +161,17 @@ def _worker_env(engine: str, cache_dir: str) -> dict[str, str]:
     return env
 
 
-def run_worker(engine: str, model: str, args: argparse.Namespace) -> dict:
-    """Run one (engine, model) in a fresh process and return its record (a failure becomes an error record)."""
+def run_worker(engine: str, model: str, args: argparse.Namespace, first_only: bool = False) -> dict:
+    """Run one (engine, model) in a fresh process and return its record (a failure becomes an error record).
+
+    ``first_only``: the worker makes only the first call (:func:`benchmarks.worker.first_call`).
+    """
     base = {"engine": engine, "model": model, "chains_run": ENGINES[engine].chains_run}
     with tempfile.TemporaryDirectory(prefix="posteria-bench-") as tmp:
         out, cache = Path(tmp) / "record.json", Path(tmp) / "jax-cache"
         command = ["benchmarks.worker", engine, model, "--draws", str(args.draws), "--tune", str(args.tune),
                    "--chains", str(args.chains), "--seed", str(args.seed), "--out", str(out)]
+        command += ["--first-only"] if first_only else []
         try:
             completed = run_module(command, env=_worker_env(engine, str(cache)), timeout=args.timeout)
         except subprocess.TimeoutExpired:
@@ -164,6 +181,29 @@ def run_worker(engine: str, model: str, args: argparse.Namespace) -> dict:
                 return json.load(f)
         return {**base, "status": "error",
                 "note": f"worker exited with {completed.returncode}: {completed.stderr.strip()[-1500:]}"}
+
+
+def alternated_first_calls(engines: list[str], args: argparse.Namespace) -> dict:
+    """First calls on :data:`FIRST_CALL_MODEL`, each in a fresh process, the engines taking turns round by round.
+
+    A round runs each engine once, in alternating order. The VM's speed
+    drifts by 20-30% over minutes, and the main table's first calls of two
+    engines lie minutes apart; a round's calls lie seconds apart, so the
+    median of the rounds' ratios compares like with like
+    (:func:`benchmarks.report.first_call_summary`).
+    """
+    rounds, notes = [], []
+    for number in range(args.first_call_rounds):
+        order = engines if number % 2 == 0 else engines[::-1]
+        print(f"first calls, round {number + 1}/{args.first_call_rounds} ...", file=sys.stderr, flush=True)
+        walls = {}
+        for engine in order:
+            record = run_worker(engine, FIRST_CALL_MODEL, args, first_only=True)
+            walls[engine] = record.get("wall_first_s") if record["status"] == "ok" else None
+            if record["status"] != "ok":
+                notes.append(f"round {number + 1}, {engine}: {record['note'][:300]}")
+        rounds.append(walls)
+    return {"model": FIRST_CALL_MODEL, "rounds": rounds, "notes": notes, "summary": first_call_summary(rounds)}
 
 
 def _save(results: dict, out_dir: Path) -> None:
@@ -182,9 +222,10 @@ def main(argv: list[str] | None = None) -> dict:
     results: dict = {
         "environment": environment(),
         "settings": {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed,
-                     "models": args.models, "engines": args.engines, "quick": args.quick},
+                     "models": args.models, "engines": args.engines, "quick": args.quick,
+                     "first_call_rounds": args.first_call_rounds},
         "engines": {name: ENGINES[name].chains_run for name in args.engines},
-        "runs": [], "ratios": [], "agreement": [], "startup": None,
+        "runs": [], "ratios": [], "agreement": [], "startup": None, "first_calls": None,
     }
     skipped = {engine: f"not installed: {', '.join(missing)}"
                for engine in args.engines if (missing := missing_packages(engine))}
@@ -199,6 +240,10 @@ def main(argv: list[str] | None = None) -> dict:
         results["runs"].append(record)
         print(f"[{index}/{len(jobs)}] {engine} on {model}: {record['status']} "
               f"({time.perf_counter() - started:.0f} s) {record.get('note', '')[:200]}", file=sys.stderr, flush=True)
+        _save(results, out_dir)
+    first_call_engines = [e for e in FIRST_CALL_ENGINES if e in args.engines and e not in skipped]
+    if args.first_call_rounds > 0 and FIRST_CALL_MODEL in args.models and "posteria" in first_call_engines:
+        results["first_calls"] = alternated_first_calls(first_call_engines, args)
         _save(results, out_dir)
     if not args.no_startup and any(ENGINES[e].module == "posteria_engine" and e not in skipped for e in args.engines):
         print("posteria start-up: two processes ...", file=sys.stderr, flush=True)

@@ -92,6 +92,24 @@ def run_one(engine: str, model: str, *, draws: int, tune: int, chains: int, seed
     return record
 
 
+def first_call(engine: str, model: str, *, draws: int, tune: int, chains: int, seed: int) -> dict[str, Any]:
+    """Only the first call of :func:`run_one`, in a process of its own: ``wall_first_s`` (model build and
+    compile included), and ``min_ess_bulk`` as a check that the call sampled.
+
+    Examples
+    --------
+    >>> record = first_call("posteria", "eight_schools", draws=30, tune=30, chains=1, seed=1)
+    >>> record["status"], record["wall_first_s"] > 0, record["min_ess_bulk"] > 0
+    ('ok', True, True)
+    """
+    fitter = make_engine_fitter(engine, model, draws=draws, tune=tune, chains=chains)
+    started = time.perf_counter()
+    fit = fitter(seed)
+    wall_s = time.perf_counter() - started
+    return {"engine": engine, "model": model, "status": "ok", "note": "", "chains_run": ENGINES[engine].chains_run,
+            "wall_first_s": wall_s, "min_ess_bulk": summarize(fit)["min_ess_bulk"]}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: run one (engine, model) and write its record as JSON (errors become a record too)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.worker", description=__doc__.splitlines()[0])
@@ -102,11 +120,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--first-only", action="store_true", help="only the first call (see first_call)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        record = run_one(args.engine, args.model, draws=args.draws, tune=args.tune, chains=args.chains,
-                         seed=args.seed)
+        record = (first_call if args.first_only else run_one)(args.engine, args.model, draws=args.draws,
+                                                               tune=args.tune, chains=args.chains, seed=args.seed)
     except Exception as error:  # the record says what went wrong; the runner goes on with the next engine
         record = {"engine": args.engine, "model": args.model, "status": "error",
                   "note": f"{type(error).__name__}: {error}"[:2000], "chains_run": ENGINES[args.engine].chains_run,

@@ -45,7 +45,7 @@ def test_quick_run_records_every_field(quick_run):
     assert {"date", "cpu", "cores", "python", "versions", "load_average"} <= set(results["environment"])
     assert set(environment.PACKAGES) <= set(results["environment"]["versions"])
     assert results["settings"] == {"draws": 100, "tune": 100, "chains": 2, "seed": 1, "models": ["linear_regression"],
-                                   "engines": QUICK_ENGINES, "quick": True}
+                                   "engines": QUICK_ENGINES, "quick": True, "first_call_rounds": 1}
     assert [(r["engine"], r["model"]) for r in results["runs"]] == [(e, "linear_regression") for e in QUICK_ENGINES]
     expected_scalars = {"alpha", "sigma", *(f"beta[{i}]" for i in range(10))}
     for record in results["runs"]:
@@ -61,6 +61,13 @@ def test_quick_run_records_every_field(quick_run):
     assert posteria["metrics"]["compile_s"] > posteria["calls"][1]["extra"]["compile_time"]  # the 2nd call reuses
     assert set(posteria["overhead"]) == {"nuts_us_per_grad", "bare_us_per_grad", "overhead", "overhead_low",
                                          "overhead_high", "floor_us_per_grad", "overhead_over_floor", "num_steps"}
+    first_calls = results["first_calls"]  # --quick: one round
+    assert first_calls["model"] == "linear_regression" and len(first_calls["rounds"]) == 1
+    assert set(first_calls["rounds"][0]) == set(QUICK_ENGINES) and all(first_calls["rounds"][0].values())
+    if HAS_NUMPYRO:
+        [row] = first_calls["summary"]
+        walls = first_calls["rounds"][0]
+        assert row["ratio"] == pytest.approx(walls["posteria"] / walls["numpyro"])
     startup = results["startup"]
     assert startup["first"]["compile_s"] > startup["second"]["compile_s"] and startup["cache_files"] > 0
     if HAS_NUMPYRO:
@@ -78,7 +85,8 @@ def test_quick_run_writes_and_prints_the_markdown(quick_run):
     text = (out / "results.md").read_text()
     assert text == stdout.rstrip("\n") + "\n"
     assert "| model | engine | min ESS bulk | min ESS tail | max R-hat | div | grads/ESS |" in text
-    for heading in ("## Runs", "## posteria sampler overhead", "## posteria start-up", "## Agreement"):
+    for heading in ("## Runs", "## posteria sampler overhead", "## First call, alternated", "## posteria start-up",
+                    "## Agreement"):
         assert heading in text
     assert sum(line.startswith("| linear_regression |") for line in text.splitlines()) >= len(results["runs"])
 
