@@ -129,10 +129,14 @@ class SamplingChain:
 
     def __init__(self, model, idata):
         self.ld = model.compile_logp()
-        fits = [program.settings for key, program in self.ld.programs.items() if key[0] == "chain"]
+        fit = (int(idata.attrs["tuning_steps"]), idata.posterior.sizes["draw"], idata.attrs["adaptation"],
+               idata.attrs["compile_mode"])
+        fits = [program.settings for key, program in self.ld.programs.items() if key[0] == "chain"
+                and (program.settings.tune, program.settings.draws, program.settings.adaptation,
+                     program.settings.compile_mode) == fit]
         if not fits:
-            raise ValueError("the model has no chain program: time it after pa.sample, in the same process")
-        self.settings = fits[-1]
+            raise ValueError("no chain program of this fit: time it after pa.sample, in the same process")
+        self.settings = fits[-1]  # the newest: idata does not record target_accept, max_treedepth, ...
         self.seed = seed_words(int(idata.attrs["seed"]))
         point = {rv.name: np.asarray(idata.posterior[rv.name].values[0, -1]) for rv in model.free_RVs}
         with jax.enable_x64(self.settings.dtype == "float64"):
