@@ -198,13 +198,14 @@ def sampler_overhead(model, idata, num_transitions: int = 100, target_seconds: f
     """
     chain = SamplingChain(model, idata)
     chain.warm_up(num_transitions)
-    chain.run(num_transitions)  # the first chunk after warmup, untimed (its adaptation is final from here)
+    chain.run(num_transitions)  # untimed: with no warmup (tune=0) this is the program's first call
     seconds, steps = chain.run(num_transitions)
     if seconds * steps < target_seconds:  # more transitions, in a program of its own, warmed by a first call
         num_transitions = int(np.ceil(num_transitions * target_seconds / (seconds * steps)))
         seconds, steps = chain.run(num_transitions)
-    mode, theta = chain.settings.compile_mode, jnp.asarray(chain.start)
+    mode = chain.settings.compile_mode
     with jax.enable_x64(chain.settings.dtype == "float64"):
+        theta = jnp.asarray(chain.start)
         time_bare = gradient_timer(chain.ld.logdensity_fn, theta, chain.data, target_seconds=seconds * steps,
                                    compile_mode=mode)
         time_floor = gradient_timer(chain.ld.logdensity_fn, theta, chain.data, target_seconds=seconds * steps,
