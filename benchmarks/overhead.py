@@ -42,7 +42,7 @@ import numpy as np
 
 from posteria.compiler import compile_lowered
 from posteria.mcmc.metrics import LowRankInverseMass, gaussian_euclidean
-from posteria.sampling.chain import compiled_chain, seed_words
+from posteria.sampling.chain import compiled_chain, in_precision, seed_words
 
 _TURNS = 9  # timings of each, taken in turns; the median of their ratios counts
 
@@ -125,6 +125,8 @@ class SamplingChain:
     >>> seconds, steps = chain.run(num_transitions=20)
     >>> chain.next_step, seconds > 0, steps >= 20
     (80, True, True)
+    >>> chain.settings.tune, chain.settings.draws  # the fit's program, recompiled for chunks of 20
+    (50, 50)
     """
 
     def __init__(self, model, idata):
@@ -139,14 +141,13 @@ class SamplingChain:
         self.settings = fits[-1]  # the newest: idata does not record target_accept, max_treedepth, ...
         self.seed = seed_words(int(idata.attrs["seed"]))
         point = {rv.name: np.asarray(idata.posterior[rv.name].values[0, -1]) for rv in model.free_RVs}
-        with jax.enable_x64(self.settings.dtype == "float64"):
-            self.data = {key: jnp.asarray(value) for key, value in self.ld.data().items()}
-            self.start = np.asarray(jnp.asarray(self.ld.unconstrain(point)))
+        self.data = {key: in_precision(value, self.settings.dtype) for key, value in self.ld.data().items()}
+        self.start = in_precision(self.ld.unconstrain(point), self.settings.dtype)
         self.carry, self.next_step = None, 0
 
     def run(self, num_transitions: int) -> tuple[float, int]:
-        """Run the next ``num_transitions`` transitions: seconds per leapfrog step, and the steps."""
-        with jax.enable_x64(self.settings.dtype == "float64"):
+        """Run the next ``num_transitions`` transitions: their seconds, and their leapfrog steps."""
+        with jax.enable_x64(self.settings.dtype == "float64"):  # as pa.sample calls it
             program = compiled_chain(self.ld, self.settings._replace(chunk=num_transitions), self.start, self.data)
             carry = program.blank_carry if self.carry is None else self.carry
             started = time.perf_counter()
@@ -155,11 +156,12 @@ class SamplingChain:
             steps = jax.block_until_ready(outputs[2].num_integration_steps)
             seconds = time.perf_counter() - started
         self.carry, self.next_step = carry, self.next_step + num_transitions
-        return seconds / int(steps.sum()), int(steps.sum())
+        return seconds, int(steps.sum())
 
     def warm_up(self, num_transitions: int) -> None:
-        """Run the warmup, ``num_transitions`` at a time (so the last chunk may run past it)."""
-        while self.next_step < self.settings.tune:
+        """Run the warmup, ``num_transitions`` at a time (the last chunk may run past it), and at least one
+        chunk: a program's first call is slower."""
+        while self.next_step < max(self.settings.tune, 1):
             self.run(num_transitions)
 
     @property
@@ -198,22 +200,20 @@ def sampler_overhead(model, idata, num_transitions: int = 100, target_seconds: f
     """
     chain = SamplingChain(model, idata)
     chain.warm_up(num_transitions)
-    chain.run(num_transitions)  # untimed: with no warmup (tune=0) this is the program's first call
     seconds, steps = chain.run(num_transitions)
-    if seconds * steps < target_seconds:  # more transitions, in a program of its own, warmed by a first call
-        num_transitions = int(np.ceil(num_transitions * target_seconds / (seconds * steps)))
+    if seconds < target_seconds:  # more transitions, in a program of its own, warmed by a first call
+        num_transitions = int(np.ceil(num_transitions * target_seconds / seconds))
         seconds, steps = chain.run(num_transitions)
     mode = chain.settings.compile_mode
     with jax.enable_x64(chain.settings.dtype == "float64"):
-        theta = jnp.asarray(chain.start)
-        time_bare = gradient_timer(chain.ld.logdensity_fn, theta, chain.data, target_seconds=seconds * steps,
+        time_bare = gradient_timer(chain.ld.logdensity_fn, chain.start, chain.data, target_seconds=seconds,
                                    compile_mode=mode)
-        time_floor = gradient_timer(chain.ld.logdensity_fn, theta, chain.data, target_seconds=seconds * steps,
+        time_floor = gradient_timer(chain.ld.logdensity_fn, chain.start, chain.data, target_seconds=seconds,
                                     compile_mode=mode, velocity_fn=gaussian_euclidean(chain.metric).velocity_fn)
         turns = []
         for _ in range(_TURNS):  # in turns: all three see the machine at about the same speed
             seconds, steps = chain.run(num_transitions)
-            turns.append((seconds, time_bare(), time_floor(), steps))
+            turns.append((seconds / steps, time_bare(), time_floor(), steps))
     return _summary(turns)
 
 

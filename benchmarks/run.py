@@ -89,9 +89,11 @@ from benchmarks.process import REPO_ROOT, run_module
 from benchmarks.startup import measure_startup
 
 QUICK_MODELS = ("linear_regression", "eight_schools")
-FIRST_CALL_MODEL = "linear_regression"  # the model of the first-call target (issue 4): half of NumPyro's wall time
-FIRST_CALL_ENGINES = ("posteria", "numpyro")
 """Models of ``--quick`` unless ``--models`` says otherwise."""
+FIRST_CALL_MODEL = "linear_regression"
+"""The model of the alternated first calls: the first-call target's (half of NumPyro's wall time)."""
+FIRST_CALL_ENGINES = ("posteria", "numpyro")
+"""The engines of the alternated first calls, where ``--engines`` has them."""
 
 
 def _names(text: str | None, known: dict, what: str) -> list[str]:

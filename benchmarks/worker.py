@@ -54,6 +54,13 @@ def make_engine_fitter(engine: str, model: str, *, draws: int, tune: int, chains
                               target_accept=MODELS[model].target_accept, **spec.options)
 
 
+def _timed_fit(fitter: Callable[[int], Fit], seed: int) -> tuple[Fit, float]:
+    """One call of ``fitter`` and its wall time."""
+    started = time.perf_counter()
+    fit = fitter(seed)
+    return fit, time.perf_counter() - started
+
+
 def run_one(engine: str, model: str, *, draws: int, tune: int, chains: int, seed: int) -> dict[str, Any]:
     """Fit ``model`` with ``engine`` twice and summarise both fits.
 
@@ -77,9 +84,7 @@ def run_one(engine: str, model: str, *, draws: int, tune: int, chains: int, seed
     fitter = make_engine_fitter(engine, model, draws=draws, tune=tune, chains=chains)
     calls, summaries = [], []
     for call_seed in (seed, seed + 1):
-        started = time.perf_counter()
-        fit = fitter(call_seed)
-        wall_s = time.perf_counter() - started
+        fit, wall_s = _timed_fit(fitter, call_seed)
         summaries.append(summarize(fit))
         calls.append(_call_record(summaries[-1], wall_s, fit.extra))
     record = {"engine": engine, "model": model, "status": "ok", "note": "", "chains_run": spec.chains_run,
@@ -102,10 +107,7 @@ def first_call(engine: str, model: str, *, draws: int, tune: int, chains: int, s
     >>> record["status"], record["wall_first_s"] > 0, record["min_ess_bulk"] > 0
     ('ok', True, True)
     """
-    fitter = make_engine_fitter(engine, model, draws=draws, tune=tune, chains=chains)
-    started = time.perf_counter()
-    fit = fitter(seed)
-    wall_s = time.perf_counter() - started
+    fit, wall_s = _timed_fit(make_engine_fitter(engine, model, draws=draws, tune=tune, chains=chains), seed)
     return {"engine": engine, "model": model, "status": "ok", "note": "", "chains_run": ENGINES[engine].chains_run,
             "wall_first_s": wall_s, "min_ess_bulk": summarize(fit)["min_ess_bulk"]}
 

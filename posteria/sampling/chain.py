@@ -138,6 +138,22 @@ def shapes_of(data: dict) -> tuple:
     return tuple((k, v.shape, v.dtype.str) for k, v in data.items())
 
 
+def in_precision(value, dtype: str) -> np.ndarray:
+    """``value`` as a chain program of precision ``dtype`` takes it: float32 narrows 64-bit numbers.
+
+    Examples
+    --------
+    >>> in_precision([1.5, 2.0], "float32").dtype, in_precision(np.arange(2), "float32").dtype
+    (dtype('float32'), dtype('int32'))
+    >>> in_precision([1.5], "float64").dtype
+    dtype('float64')
+    """
+    value = np.asarray(value)
+    if dtype == "float32" and value.dtype.itemsize == 8 and value.dtype.kind in "fiu":
+        return value.astype(f"{value.dtype.kind}4")
+    return value
+
+
 def seed_words(seed: int) -> np.ndarray:
     """The key data of ``jax.random.key(seed)`` (threefry: high and low 32 bits), made without JAX.
 

@@ -30,7 +30,7 @@ from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
 from posteria.sampling.parallel import chain_threads, concurrent_chains
 from posteria.sampling.chain import (
-    ChainSettings, InvalidStartError, chunk_size, compiled_chain, run_chain, shapes_of,
+    ChainSettings, InvalidStartError, chunk_size, compiled_chain, in_precision, run_chain, shapes_of,
 )
 from posteria.sampling.progress import ChainProgress
 from posteria.sampling.seeds import resolve_seed
@@ -170,8 +170,8 @@ def sample(
 
     started = time.perf_counter()
     with jax.enable_x64(dtype == "float64"):  # every array below takes the sampler's precision
-        data = {k: _in_precision(v, dtype) for k, v in ld.data().items()}
-        starts = _in_precision(starts, dtype)
+        data = {k: in_precision(v, dtype) for k, v in ld.data().items()}
+        starts = in_precision(starts, dtype)
         program = compiled_chain(ld, settings, starts[0], data)
         compiled_at = time.perf_counter()
         workers = concurrent_chains(chains, cores, program.jaxpr)
@@ -234,14 +234,6 @@ def _per_draw(ld: LogDensity, fn_name: str, positions: np.ndarray, data: dict,
             ld.programs[key] = compile_lowered(lowered, compile_mode, dtype=flat.dtype.name)
     flat = ld.programs[key](flat, data)
     return {k: np.asarray(v).reshape(chains, draws, *v.shape[1:]) for k, v in flat.items()}
-
-
-def _in_precision(value, dtype: str) -> np.ndarray:
-    """``value`` as the sampler of precision ``dtype`` takes it (float32 narrows 64-bit numbers)."""
-    value = np.asarray(value)
-    if dtype == "float32" and value.dtype.itemsize == 8 and value.dtype.kind in "fiu":
-        return value.astype(f"{value.dtype.kind}4")
-    return value
 
 
 def _given_starts(model: Model, ld: LogDensity, initvals, chains: int, seed: int,

@@ -127,6 +127,23 @@ def test_engine_options_reach_pa_sample():
     assert overhead["num_steps"] >= 9 * 10
 
 
+def test_the_timed_chain_is_the_fit_of_its_idata_not_the_newest_program():
+    from benchmarks.overhead import SamplingChain
+
+    with pa.Model() as model:
+        pa.Normal("mu", 0.0, 1.0, shape=2)
+    fits = {draws: pa.sample(draws, tune=20, chains=1, seed=1, model=model, progressbar=False,
+                             compute_convergence_checks=False) for draws in (30, 40)}
+    for draws, idata in fits.items():
+        chain = SamplingChain(model, idata)
+        assert (chain.settings.tune, chain.settings.draws) == (20, draws)
+        chain.warm_up(num_transitions=10)
+        assert chain.next_step == 20  # the warmup's 20 transitions, in two chunks of 10
+    fits[30].attrs["tuning_steps"] = 7  # a fit this model never compiled
+    with pytest.raises(ValueError, match="no chain program of this fit"):
+        SamplingChain(model, fits[30])
+
+
 def test_the_floor_timer_multiplies_each_gradient_by_the_metric():
     from benchmarks.overhead import gradient_timer
 
