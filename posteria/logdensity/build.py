@@ -29,7 +29,7 @@ import numpy as np
 
 from posteria.errors import ModelError
 from posteria.logdensity.flatten import Slot, layout, ravel, unravel
-from posteria.logdensity.walk import data_nodes, evaluate_model, resolve_transform
+from posteria.logdensity.walk import data_nodes, evaluate_model, resolve_transform, transposed_operands
 
 
 class LogDensity:
@@ -52,6 +52,7 @@ class LogDensity:
         self.model = model
         self.jacobian = jacobian
         self.data_map = data_nodes(model)
+        self.transposed = transposed_operands(model, self.data_map)
         self.slots: list[Slot] = layout(model, self.data(), self.data_map)
         self.size = sum(slot.size for slot in self.slots)
         self.programs: dict = {}  # compiled programs built on this density (by pa.sample), dropped with it
@@ -59,8 +60,11 @@ class LogDensity:
 
     # -- data ----------------------------------------------------------------
     def data(self) -> dict[str, np.ndarray]:
-        """The current data arguments (picks up ``pa.set_data``)."""
-        return {key: node.value for key, node in self.data_map.items()}
+        """The current data arguments (picks up ``pa.set_data``), with the transposed copies that
+        :func:`~posteria.logdensity.walk.transposed_operands` asks for."""
+        data = {key: node.value for key, node in self.data_map.items()}
+        data.update({key: np.ascontiguousarray(data[source].T) for key, source in self.transposed.items()})
+        return data
 
     # -- the density ------------------------------------------------------------
     def logdensity_fn(self, theta: jax.Array, data: dict) -> jax.Array:
