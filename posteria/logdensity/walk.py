@@ -71,13 +71,13 @@ def transposed_operands(model, data_map: dict[str, Node]) -> dict[str, str]:
     >>> transposed_operands(model, data_nodes(model))
     {'_constant_....T': '_constant_...'}
     """
-    keys = {id(node): key for key, node in data_map.items()}
+    keys = {node: key for key, node in data_map.items()}
     operands: dict[str, str] = {}
     for node in ancestors(model.outputs()):
         pair = _vector_product_operands(node)
-        if pair is None or id(pair[0]) not in keys:
+        if pair is None or pair[0] not in keys:
             continue
-        key, matrix = keys[id(pair[0])], pair[0]
+        matrix, key = pair[0], keys[pair[0]]
         rows, columns = matrix.shape
         if rows > columns and np.issubdtype(matrix.dtype, np.floating) and transposed_key(key) not in data_map:
             operands[transposed_key(key)] = key
