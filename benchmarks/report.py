@@ -180,8 +180,9 @@ def markdown(results: dict) -> str:
         lines += ["## Engines", ""] + [f"- {name}: {how}" for name, how in results["engines"].items()] + [""]
 
     lines += ["## Runs", "",
-              "Convergence and grads/ESS from the second call; ESS/s = min bulk ESS of that call over its wall "
-              "time (1st call: compilation included).", ""]
+              "Convergence from the second call; grads/ESS over both calls (their gradients over their min bulk "
+              "ESS: two seeds); ESS/s = min bulk ESS of a call over its wall time (1st call: compilation "
+              "included).", ""]
     rows = []
     for run in results["runs"]:
         m = run.get("metrics", {})

@@ -45,7 +45,7 @@ How it measures
   free parameter (ArviZ): min bulk and tail ESS, max R-hat, divergences,
   wall time of both calls, min-ESS per second for both, and gradient
   evaluations per effective draw (leapfrog steps of the kept draws over the
-  min bulk ESS). posteria also reports compile and sampling seconds, its
+  min bulk ESS, pooled over both calls: two seeds). posteria also reports compile and sampling seconds, its
   sampler overhead (:mod:`benchmarks.overhead`), and its start-up in a second
   process with a warm cache (:mod:`benchmarks.startup`).
 - First calls, alternated: on the linear regression, posteria and NumPyro
