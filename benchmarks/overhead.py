@@ -42,7 +42,7 @@ import numpy as np
 
 from posteria.compiler import compile_lowered
 from posteria.mcmc.metrics import LowRankInverseMass, gaussian_euclidean
-from posteria.sampling.chain import compiled_chain, in_precision, seed_words
+from posteria.sampling.chain import compiled_chain, in_precision, program_data, seed_words
 
 _TURNS = 9  # timings of each, taken in turns; the median of their ratios counts
 
@@ -141,7 +141,7 @@ class SamplingChain:
         self.settings = fits[-1]  # the newest: idata does not record target_accept, max_treedepth, ...
         self.seed = seed_words(int(idata.attrs["seed"]))
         point = {rv.name: np.asarray(idata.posterior[rv.name].values[0, -1]) for rv in model.free_RVs}
-        self.data = {key: in_precision(value, self.settings.dtype) for key, value in self.ld.data().items()}
+        self.data = program_data(self.ld, self.settings.dtype)
         self.start = in_precision(self.ld.unconstrain(point), self.settings.dtype)
         self.carry, self.next_step = None, 0
 

@@ -154,6 +154,21 @@ def in_precision(value, dtype: str) -> np.ndarray:
     return value
 
 
+def program_data(ld: LogDensity, dtype: str) -> dict[str, np.ndarray]:
+    """The data arguments of a chain program: ``ld``'s data with its transposed copies, in precision ``dtype``.
+
+    Examples
+    --------
+    >>> import posteria as pa
+    >>> with pa.Model() as model:
+    ...     beta = pa.Normal("beta", 0.0, 1.0, shape=2)
+    ...     y = pa.Normal("y", np.ones((5, 2)) @ beta, 1.0, observed=np.zeros(5))
+    >>> {key: value.shape for key, value in program_data(model.compile_logp(), "float32").items()}
+    {'_constant_...': (5, 2), '_constant_...': (5,), '_constant_....T': (2, 5)}
+    """
+    return {key: in_precision(value, dtype) for key, value in ld.data(transposed=True).items()}
+
+
 def seed_words(seed: int) -> np.ndarray:
     """The key data of ``jax.random.key(seed)`` (threefry: high and low 32 bits), made without JAX.
 

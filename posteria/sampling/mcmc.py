@@ -30,7 +30,7 @@ from posteria.model.core import Model, modelcontext
 from posteria.sampling.forward import observed_values
 from posteria.sampling.parallel import chain_threads, concurrent_chains
 from posteria.sampling.chain import (
-    ChainSettings, InvalidStartError, chunk_size, compiled_chain, in_precision, run_chain, shapes_of,
+    ChainSettings, InvalidStartError, chunk_size, compiled_chain, in_precision, program_data, run_chain, shapes_of,
 )
 from posteria.sampling.progress import ChainProgress
 from posteria.sampling.seeds import resolve_seed
@@ -170,7 +170,7 @@ def sample(
 
     started = time.perf_counter()
     with jax.enable_x64(dtype == "float64"):  # every array below takes the sampler's precision
-        data = {k: in_precision(v, dtype) for k, v in ld.data().items()}
+        data = program_data(ld, dtype)
         starts = in_precision(starts, dtype)
         program = compiled_chain(ld, settings, starts[0], data)
         compiled_at = time.perf_counter()
