@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
 
+from posteria.distributions.special import betaln, gammaln
 from posteria.model.graph import apply
 
 
@@ -79,8 +80,8 @@ _FUNCTIONS: dict[str, Callable] = {
     "maximum": jnp.maximum, "minimum": jnp.minimum,
     "sigmoid": jax.nn.sigmoid, "invlogit": jax.nn.sigmoid, "expit": jax.nn.sigmoid, "logit": jsp.logit,
     "softplus": jax.nn.softplus, "log_sigmoid": jax.nn.log_sigmoid, "log1mexp": _log1mexp,
-    "erf": jsp.erf, "erfc": jsp.erfc, "erfinv": jsp.erfinv, "gammaln": jsp.gammaln, "lgamma": jsp.gammaln,
-    "digamma": jsp.digamma, "betaln": jsp.betaln, "logaddexp": jnp.logaddexp, "xlogy": jsp.xlogy,
+    "erf": jsp.erf, "erfc": jsp.erfc, "erfinv": jsp.erfinv, "gammaln": gammaln, "lgamma": gammaln,
+    "digamma": jsp.digamma, "betaln": betaln, "logaddexp": jnp.logaddexp, "xlogy": jsp.xlogy,
     "eq": jnp.equal, "neq": jnp.not_equal, "lt": jnp.less, "le": jnp.less_equal, "gt": jnp.greater,
     "ge": jnp.greater_equal, "and_": jnp.logical_and, "or_": jnp.logical_or, "invert": jnp.logical_not,
     "where": jnp.where, "switch": _switch, "isnan": jnp.isnan,

@@ -18,10 +18,11 @@ from typing import Any, Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import gammaln, i0e, i1e, log_ndtr, ndtr, ndtri
+from jax.scipy.special import i0e, i1e, log_ndtr, ndtr, ndtri
 
 from posteria.distributions import constraints
 from posteria.distributions.base import Distribution, _describe, _show, _unknown_keyword
+from posteria.distributions.special import gammaln
 from posteria.errors import ModelError
 from posteria.model.graph import Node, as_node
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from posteria.distributions import constraints
 from posteria.distributions.base import Distribution, _describe, _show
+from posteria.distributions.special import betaln, gammaln
 from posteria.errors import ModelError
 from posteria.model.graph import Node, apply, as_node
 
@@ -111,7 +112,7 @@ def _in_support(value, lower=0, upper=jnp.inf):
 
 
 def _log_binomial_coefficient(n, k):
-    return jsp.gammaln(n + 1) - jsp.gammaln(k + 1) - jsp.gammaln(n - k + 1)
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
 def _xlog_sigmoid(k, logit_p):
@@ -230,7 +231,7 @@ class Poisson(_ArrayParams):
     @staticmethod
     def logp(value, mu):
         ok, k = _in_support(value)
-        return jnp.where(ok, jsp.xlogy(k, mu) - mu - jsp.gammaln(k + 1), -jnp.inf)
+        return jnp.where(ok, jsp.xlogy(k, mu) - mu - gammaln(k + 1), -jnp.inf)
 
     @staticmethod
     def random(key, shape, mu):
@@ -273,7 +274,7 @@ class NegativeBinomial(_ArrayParams):
     def logp(value, mu, alpha):
         ok, k = _in_support(value)
         gamma_poisson = (
-            jsp.gammaln(k + alpha) - jsp.gammaln(alpha) - jsp.gammaln(k + 1)
+            gammaln(k + alpha) - gammaln(alpha) - gammaln(k + 1)
             - alpha * jnp.log1p(mu / alpha) + jsp.xlogy(k, mu) - jsp.xlogy(k, mu + alpha)
         )
         density = jnp.where(alpha > _NEGATIVE_BINOMIAL_POISSON_LIMIT, Poisson.logp(k, mu), gamma_poisson)
@@ -480,7 +481,7 @@ class BetaBinomial(_ArrayParams):
     @staticmethod
     def logp(value, alpha, beta, n):
         ok, k = _in_support(value, 0, n)
-        density = _log_binomial_coefficient(n, k) + jsp.betaln(k + alpha, n - k + beta) - jsp.betaln(alpha, beta)
+        density = _log_binomial_coefficient(n, k) + betaln(k + alpha, n - k + beta) - betaln(alpha, beta)
         return jnp.where(ok, density, -jnp.inf)
 
     @staticmethod

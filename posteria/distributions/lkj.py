@@ -43,12 +43,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.special as jsp
 import numpy as np
 
 from posteria.distributions import constraints
 from posteria.distributions.base import BoundDistribution, fit_explicit_shape
 from posteria.distributions.discrete import _ArrayParams
+from posteria.distributions.special import betaln
 from posteria.errors import ModelError
 from posteria.model.core import Deterministic
 from posteria.model.graph import Constant, Variable, apply
@@ -65,7 +65,7 @@ def _log_normaliser(n: int, eta):
     """
     k = jnp.arange(1, n)
     b = jnp.expand_dims(eta, -1) + (n - 1 - k) / 2.0
-    return jnp.sum((n - k) * ((2.0 * b - 1.0) * _LOG_2 + jsp.betaln(b, b)), axis=-1)
+    return jnp.sum((n - k) * ((2.0 * b - 1.0) * _LOG_2 + betaln(b, b)), axis=-1)
 
 
 def _column_betas(n: int, eta):
@@ -286,7 +286,7 @@ class LKJCholeskyCov(_FixedSize):
     @staticmethod
     def mean(n, eta, sd_dist: BoundDistribution):
         b = _column_betas(n, eta)
-        log_sqrt_remainder = _LOG_2 + jsp.betaln(b + 0.5, b + 0.5) - jsp.betaln(b, b)  # log E sqrt(1 - z_j^2)
+        log_sqrt_remainder = _LOG_2 + betaln(b + 0.5, b + 0.5) - betaln(b, b)  # log E sqrt(1 - z_j^2)
         w_diagonal = jnp.exp(_exclusive_cumsum(log_sqrt_remainder))  # E W_ii = prod_{j<i} E sqrt(1 - z_j^2)
         return (_per_row(sd_dist.mean(), n) * w_diagonal)[..., None] * jnp.eye(n)
 

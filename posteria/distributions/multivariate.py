@@ -26,6 +26,7 @@ from jax.scipy.linalg import solve_triangular
 from posteria.distributions import constraints
 from posteria.distributions.base import _describe, _show
 from posteria.distributions.discrete import _ArrayParams, _collect
+from posteria.distributions.special import gammaln
 from posteria.errors import ModelError
 from posteria.model.graph import Node, apply
 
@@ -185,7 +186,7 @@ class Dirichlet(_ArrayParams):
     def logp(value, a):
         ok = constraints.simplex.check(value)
         x = jnp.where(ok[..., None], value, 1.0 / a.shape[-1])
-        density = jnp.sum(jsp.xlogy(a - 1.0, x) - jsp.gammaln(a), axis=-1) + jsp.gammaln(jnp.sum(a, axis=-1))
+        density = jnp.sum(jsp.xlogy(a - 1.0, x) - gammaln(a), axis=-1) + gammaln(jnp.sum(a, axis=-1))
         return jnp.where(ok, density, -jnp.inf)
 
     @staticmethod
@@ -249,7 +250,7 @@ class Multinomial(_ArrayParams):
         value = jnp.asarray(value, dtype=jnp.result_type(float))
         ok = Multinomial.support.check(value) & (jnp.sum(value, axis=-1) == n)
         x = jnp.where(ok[..., None], value, 0)
-        density = jsp.gammaln(n + 1.0) + jnp.sum(jsp.xlogy(x, p) - jsp.gammaln(x + 1.0), axis=-1)
+        density = gammaln(n + 1.0) + jnp.sum(jsp.xlogy(x, p) - gammaln(x + 1.0), axis=-1)
         return jnp.where(ok, density, -jnp.inf)
 
     @staticmethod

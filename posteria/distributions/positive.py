@@ -16,7 +16,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.scipy.special import betaln, gammaln, xlog1py, xlogy
+from jax.scipy.special import xlog1py, xlogy
 
 from posteria.distributions import constraints
 from posteria.distributions.base import Distribution, _show
@@ -30,6 +30,7 @@ from posteria.distributions.continuous import (
     _one_of,
     _scale_or_precision,
 )
+from posteria.distributions.special import betaln, gammaln
 from posteria.errors import ModelError
 from posteria.model.graph import Node
 
