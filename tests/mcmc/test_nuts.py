@@ -422,13 +422,19 @@ def test_row_layout_writes_and_reads_rows(rows_per_chunk):
 
 @pytest.mark.parametrize("small_buffer_bytes, max_chunks", [(512, 0), (96, 9), (200, 5)])
 def test_checkpoint_layouts_give_the_same_trajectories(monkeypatch, small_buffer_bytes, max_chunks):
-    # The 12-D case keeps rows of 96 bytes in 2 arrays of 5 rows; force one
-    # array with a scratch row, 9 arrays of 1 row, 5 arrays of 2 rows.
+    # The 12-D case keeps rows of 96 bytes in 2 arrays of 5 rows and its
+    # proposal in one flat array; force one array of (velocity, sum) rows with a
+    # scratch row, or 9 arrays of 1 row, 5 arrays of 2 rows with the proposal
+    # split in four (its 304 bytes then over the small size).
     args = TREE_CASES["normal_12d_chunked"][:6]
-    default = kernel_trajectories(*args, num_keys=200)
+
+    def outcome(trajectory):
+        return trajectory._replace(selected=(trajectory.proposal, trajectory.proposal_energy))
+
+    default = outcome(kernel_trajectories(*args, num_keys=200))
     monkeypatch.setattr(trajectory_module, "_SMALL_BUFFER_BYTES", small_buffer_bytes)
     monkeypatch.setattr(trajectory_module, "_MAX_CHUNKS", max_chunks)
-    forced = kernel_trajectories(*args, num_keys=200)
+    forced = outcome(kernel_trajectories(*args, num_keys=200))
     jax.tree.map(np.testing.assert_array_equal, forced, default)
 
 
