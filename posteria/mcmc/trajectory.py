@@ -35,12 +35,14 @@ end, and the other two checks are done after the subtree.
 Four choices serve XLA:CPU, where a small model's step costs more in the
 runtime than in arithmetic, at some 0.1-0.25 us a kernel:
 
-* the checkpoint arrays are split into arrays of at most 512 bytes where
-  that takes few of them (the runtime then runs a loop body in order, at
-  half the cost), each with a scratch row for the writes not wanted and
-  found by comparisons: one kernel a write (a read-modify-write took two,
-  and each integer division and remainder one more). Eight schools' leaf
-  went from 50 to 36 kernels, 15% less time per leapfrog step;
+* where the flat proposal below fits in 512 bytes, the checkpoint arrays
+  are split into arrays of at most 512 bytes where that takes few of them
+  (the runtime then runs a loop body in order, at half the cost), each
+  with a scratch row for the writes not wanted and found by comparisons:
+  one kernel a write (a read-modify-write took two, and each integer
+  division and remainder one more). Eight schools' leaf went from 50 to 36
+  kernels, 15% less time per leapfrog step. (Packing a 4-D model's
+  checkpoints in one 1.7 KB array instead cost it 1.3x a step.);
 * otherwise, and for the proposal always, what a leaf writes together is
   packed in one array, written by one kernel: a checkpoint's velocity and
   momentum sum in one ``(2, d)`` row of one array of left and mid rows (four
@@ -93,15 +95,14 @@ class Proposal(NamedTuple):
     logdensity_grad: Array
 
 
-def _packed(state: IntegratorState, state_energy: Array, is_split: bool) -> tuple[Array, ...]:
-    """A state as ``[position, momentum, gradient, (logdensity, energy)]``: one flat array, or four if ``is_split``.
+def _packed(state: IntegratorState, state_energy: Array) -> Array:
+    """A state as one flat array ``[position, momentum, gradient, logdensity, energy]``.
 
     Selecting a leaf's state over the proposal is then one kernel, where a
     select per array took five (XLA:CPU does not fuse sibling selects).
     """
-    parts = (state.position, state.momentum, state.logdensity_grad,
-             jnp.stack([state.logdensity, state_energy]).astype(state.position.dtype))
-    return parts if is_split else (jnp.concatenate(parts),)
+    scalars = jnp.stack([state.logdensity, state_energy]).astype(state.position.dtype)
+    return jnp.concatenate([state.position, state.momentum, state.logdensity_grad, scalars])
 
 
 class TrajectoryState(NamedTuple):
@@ -118,8 +119,7 @@ class TrajectoryState(NamedTuple):
         Log of the sum of ``exp(H0 - H)`` over the trajectory's states.
     selected
         The state selected so far and its Hamiltonian, packed in one array
-        or, for a small model, four (read them as ``proposal`` and
-        ``proposal_energy``).
+        (read them as ``proposal`` and ``proposal_energy``).
     depth
         Number of doublings merged into the trajectory.
     num_steps
@@ -136,7 +136,7 @@ class TrajectoryState(NamedTuple):
     right: IntegratorState
     momentum_sum: Array
     log_sum_weight: Array
-    selected: tuple[Array, ...]
+    selected: Array
     depth: Array
     num_steps: Array
     sum_accept_prob: Array
@@ -146,46 +146,39 @@ class TrajectoryState(NamedTuple):
     @property
     def proposal(self) -> Proposal:
         """The state selected so far."""
-        flat = jnp.concatenate(self.selected, axis=-1)
-        d = (flat.shape[-1] - 2) // 3
-        return Proposal(flat[..., :d], flat[..., d:2 * d], flat[..., 3 * d], flat[..., 2 * d:3 * d])
+        d = (self.selected.shape[-1] - 2) // 3
+        vector = lambda k: self.selected[..., k * d:(k + 1) * d]  # noqa: E731
+        return Proposal(vector(0), vector(1), self.selected[..., 3 * d], vector(2))
 
     @property
     def proposal_energy(self) -> Array:
         """Hamiltonian ``H`` of ``proposal``."""
-        return self.selected[-1][..., -1]
+        return self.selected[..., -1]
 
 
 class _RowLayout(NamedTuple):
-    """Rows ``0 .. num_rows - 1`` of a vector each, spread over arrays (static).
+    """Rows ``0 .. num_rows - 1`` of a vector each, in arrays small enough for XLA:CPU's in-order loops (static).
 
-    ``rows_per_chunk == 0``: one array, plus a scratch row for the writes not
-    wanted. Otherwise arrays of ``rows_per_chunk`` rows and a scratch row
-    each, small enough for XLA:CPU's in-order loops.
+    Each array holds ``rows_per_chunk`` rows and a scratch row for the
+    writes not wanted: one kernel a write.
     """
 
     num_rows: int
     rows_per_chunk: int
 
     @classmethod
-    def choose(cls, num_rows: int, row_bytes: int) -> _RowLayout:
-        rows_per_chunk = _SMALL_BUFFER_BYTES // row_bytes - 1  # and a scratch row
-        if rows_per_chunk < 1 or rows_per_chunk >= num_rows or rows_per_chunk * _MAX_CHUNKS < num_rows:
-            return cls(num_rows, 0)
+    def small(cls, num_rows: int, row_bytes: int) -> _RowLayout | None:
+        """The layout in at most ``_MAX_CHUNKS`` arrays of at most 512 bytes, or None if there is none."""
+        rows_per_chunk = min(_SMALL_BUFFER_BYTES // row_bytes - 1, num_rows)
+        if rows_per_chunk < 1 or rows_per_chunk * _MAX_CHUNKS < num_rows:
+            return None
         return cls(num_rows, rows_per_chunk)
 
     def zeros(self, row: Array) -> tuple[Array, ...]:
-        if not self.rows_per_chunk:
-            return (jnp.zeros((self.num_rows + 1,) + row.shape, row.dtype),)
         num_chunks = -(-self.num_rows // self.rows_per_chunk)
         return tuple(jnp.zeros((self.rows_per_chunk + 1,) + row.shape, row.dtype) for _ in range(num_chunks))
 
     def write(self, chunks: tuple[Array, ...], index: Array, row: Array, is_written: Array) -> tuple[Array, ...]:
-        # Each array's unwanted write goes to its scratch row: one kernel an
-        # array (a read-modify-write of the row took two).
-        if not self.rows_per_chunk:
-            index = jnp.where(is_written, index, self.num_rows)
-            return (jax.lax.dynamic_update_index_in_dim(chunks[0], row, index, 0),)
         chunk, offset = self._chunk_and_offset(index, len(chunks))
         return tuple(
             jax.lax.dynamic_update_index_in_dim(rows, row, jnp.where(is_written & (chunk == k), offset,
@@ -201,8 +194,6 @@ class _RowLayout(NamedTuple):
         return chunk, index - chunk * self.rows_per_chunk
 
     def read(self, chunks: tuple[Array, ...], index: Array) -> Array:
-        if not self.rows_per_chunk:
-            return _read(chunks[0], index)
         chunk, offset = self._chunk_and_offset(index, len(chunks))
         row = _read(chunks[0], offset)
         for k, rows in enumerate(chunks[1:], start=1):
@@ -213,29 +204,31 @@ class _RowLayout(NamedTuple):
 class _SpanStarts(NamedTuple):
     """How the checkpoints, rows of a sharp momentum and a momentum sum, are kept (static).
 
-    Small vectors: the "left" and "mid" velocities and sums in four
-    ``_RowLayout``s, small enough for XLA:CPU's in-order loops. Otherwise one
-    array of ``(2, d)`` rows, the left rows then the mid rows: a leaf writes
-    its one checkpoint in one kernel (four selected writes took four).
+    Where the whole loop body can stay within XLA:CPU's in-order size (the
+    flat proposal too): the "left" and "mid" velocities and sums in four
+    ``_RowLayout``s. Otherwise one array of ``(2, d)`` rows, the left rows
+    then the mid rows: a leaf writes its one checkpoint in one kernel.
     """
 
-    layout: _RowLayout
-    is_packed: bool
+    num_rows: int
+    layout: _RowLayout | None  # None: the one packed array
 
     @classmethod
     def choose(cls, num_rows: int, vector: Array) -> _SpanStarts:
-        layout = _RowLayout.choose(num_rows, vector.size * vector.dtype.itemsize)
-        return cls(layout, layout.rows_per_chunk == 0)
+        proposal_bytes = (3 * vector.size + 2) * vector.dtype.itemsize
+        row_bytes = vector.size * vector.dtype.itemsize
+        layout = _RowLayout.small(num_rows, row_bytes) if proposal_bytes <= _SMALL_BUFFER_BYTES else None
+        return cls(num_rows, layout)
 
     def zeros(self, vector: Array) -> tuple[tuple[Array, ...], ...]:
-        if self.is_packed:
-            return ((jnp.zeros((2 * self.layout.num_rows, 2) + vector.shape, vector.dtype),),)
+        if self.layout is None:
+            return ((jnp.zeros((2 * self.num_rows, 2) + vector.shape, vector.dtype),),)
         return tuple(self.layout.zeros(vector) for _ in range(4))
 
     def write(self, rows, is_left: Array, left_row: Array, mid_row: Array, velocity: Array, sum_before: Array):
         """``rows`` with ``(velocity, sum_before)`` in left row ``left_row`` if ``is_left``, else in mid row ``mid_row``."""
-        if self.is_packed:
-            index = jnp.where(is_left, left_row, self.layout.num_rows + mid_row)
+        if self.layout is None:
+            index = jnp.where(is_left, left_row, self.num_rows + mid_row)
             return ((jax.lax.dynamic_update_index_in_dim(rows[0][0], jnp.stack([velocity, sum_before]), index, 0),),)
         left_velocities, left_sums, mid_velocities, mid_sums = rows
         return (self.layout.write(left_velocities, left_row, velocity, is_left),
@@ -245,8 +238,8 @@ class _SpanStarts(NamedTuple):
 
     def read(self, rows, is_left: bool, row: Array) -> tuple[Array, Array]:
         """The velocity and the momentum sum of a left (``is_left``, static) or mid row."""
-        if self.is_packed:
-            pair = _read(rows[0][0], row if is_left else self.layout.num_rows + row)
+        if self.layout is None:
+            pair = _read(rows[0][0], row if is_left else self.num_rows + row)
             return pair[0], pair[1]
         velocities, sums = rows[:2] if is_left else rows[2:]
         return self.layout.read(velocities, row), self.layout.read(sums, row)
@@ -261,7 +254,7 @@ class _Subtree(NamedTuple):
     checkpoints: tuple[tuple[Array, ...], ...]  # as _SpanStarts keeps them
     pending_turns: Array  # bit k: the early check of the open level-k block turned
     log_sum_weight: Array
-    selected: tuple[Array, ...]  # the proposal, packed as in TrajectoryState
+    selected: Array  # the proposal, packed as in TrajectoryState
     sum_accept_prob: Array
     is_divergent: Array
     is_turning: Array
@@ -388,9 +381,6 @@ def build_trajectory(
         raise ValueError(f"max_tree_depth must be an integer from 1 to {_MAX_TREE_DEPTH}, got {max_tree_depth!r}")
     momentum = initial_state.momentum
     span_starts = _SpanStarts.choose(max(max_tree_depth - 1, 1), momentum)
-    # A flat proposal would be the one buffer over XLA:CPU's in-order size in a small model's loop.
-    is_split = (not span_starts.is_packed
-                and (3 * momentum.size + 2) * momentum.dtype.itemsize > _SMALL_BUFFER_BYTES)
     initial_energy = energy(initial_state)
 
     # The uniforms are jax.random.uniform(rng_key, (2 * max_tree_depth + 2**max_tree_depth,))
@@ -421,7 +411,7 @@ def build_trajectory(
         leaf_number = (2 * max_tree_depth + step_index + index).astype(jnp.uint32)
         leaf_uniform = _threefry_uniform(key, leaf_number, leaf_energy.dtype)
         is_accepted = jnp.log(leaf_uniform) < log_weight - log_sum_weight
-        selected = tree_select(is_accepted, _packed(state, leaf_energy, is_split), tree.selected)
+        selected = tree_select(is_accepted, _packed(state, leaf_energy), tree.selected)
 
         sum_before = tree.momentum_sum
         momentum_sum = sum_before + momentum
@@ -545,7 +535,7 @@ def build_trajectory(
         right=initial_state,
         momentum_sum=momentum,
         log_sum_weight=jnp.zeros_like(initial_energy),
-        selected=_packed(initial_state, initial_energy, is_split),
+        selected=_packed(initial_state, initial_energy),
         depth=jnp.int32(0),
         num_steps=jnp.int32(0),
         sum_accept_prob=jnp.zeros_like(initial_energy),

@@ -389,22 +389,32 @@ def test_bit_helpers():
 
 @pytest.mark.parametrize(
     "num_rows, row_bytes, rows_per_chunk",
-    [(9, 8, 0), (9, 56, 8), (9, 80, 5), (9, 160, 2), (9, 256, 0), (9, 800, 0), (5, 256, 1), (1, 4000, 0)],
+    [(9, 8, 9), (9, 48, 9), (9, 56, 8), (9, 80, 5), (9, 160, 2), (9, 256, None), (9, 800, None), (5, 256, 1),
+     (1, 4000, None)],
 )
 def test_row_layout_choice(num_rows, row_bytes, rows_per_chunk):
-    # One array where it is small anyway or where chunks would take more than
-    # 5 arrays; else chunks, each with a scratch row, that all fit XLA:CPU's
-    # in-order loops.
-    layout = trajectory_module._RowLayout.choose(num_rows, row_bytes)
-    assert layout.rows_per_chunk == rows_per_chunk
-    arrays = layout.zeros(jnp.zeros(row_bytes // 8))
-    if rows_per_chunk:
+    # At most 5 arrays, each of at most 512 bytes with its scratch row, or none.
+    layout = trajectory_module._RowLayout.small(num_rows, row_bytes)
+    assert (layout and layout.rows_per_chunk) == rows_per_chunk
+    if layout:
+        arrays = layout.zeros(jnp.zeros(row_bytes // 8))
         assert len(arrays) <= 5 and all(a.nbytes <= trajectory_module._SMALL_BUFFER_BYTES for a in arrays)
-    else:
-        assert len(arrays) == 1 and arrays[0].shape[0] == num_rows + 1
 
 
-@pytest.mark.parametrize("rows_per_chunk", [0, 1, 3])
+@pytest.mark.parametrize("d, is_small", [(2, True), (4, True), (10, True), (20, True), (21, False), (100, False)])
+def test_small_models_keep_every_buffer_of_the_loop_small(d, is_small):
+    # XLA:CPU runs a loop body in order, at half the cost, only if every buffer
+    # is small: checkpoints and the flat proposal. A 4-D model's checkpoints
+    # packed in one 1.7 KB array cost it 1.3x a step.
+    span_starts = trajectory_module._SpanStarts.choose(9, jnp.zeros(d))
+    assert (span_starts.layout is not None) == is_small
+    checkpoints = jax.tree.leaves(span_starts.zeros(jnp.zeros(d)))
+    zeros = jnp.zeros(d)
+    proposal = trajectory_module._packed(integrator_state(zeros, zeros, 0.0, zeros, lambda p: p), jnp.zeros(()))
+    assert (max(a.nbytes for a in checkpoints + [proposal]) <= trajectory_module._SMALL_BUFFER_BYTES) == is_small
+
+
+@pytest.mark.parametrize("rows_per_chunk", [1, 3, 7])
 def test_row_layout_writes_and_reads_rows(rows_per_chunk):
     layout = trajectory_module._RowLayout(7, rows_per_chunk)
     write, read = jax.jit(layout.write), jax.jit(layout.read)
@@ -421,21 +431,19 @@ def test_row_layout_writes_and_reads_rows(rows_per_chunk):
         np.testing.assert_array_equal([read(arrays, jnp.int32(i)) for i in range(7)], expected)
 
 
-@pytest.mark.parametrize("small_buffer_bytes, max_chunks", [(512, 0), (192, 9), (288, 5)])
-def test_checkpoint_layouts_give_the_same_trajectories(monkeypatch, small_buffer_bytes, max_chunks):
-    # The 12-D case keeps rows of 96 bytes in 3 arrays of 4 rows (and a scratch
-    # row) and its proposal in one flat array; force one array of (velocity,
-    # sum) rows with a scratch row, or 9 arrays of 1 row, 5 arrays of 2 rows
-    # with the proposal split in four (its 304 bytes then over the small size).
+@pytest.mark.parametrize("small_buffer_bytes, max_chunks, rows_per_chunk", [(512, 0, None), (304, 5, 2), (1024, 1, 9)])
+def test_checkpoint_layouts_give_the_same_trajectories(monkeypatch, small_buffer_bytes, max_chunks, rows_per_chunk):
+    # The 12-D case keeps rows of 96 bytes in 3 arrays of 4 rows (and a
+    # scratch row); force one packed array of (velocity, sum) rows, 5 arrays
+    # of 2 rows, or one array of all 9 rows.
     args = TREE_CASES["normal_12d_chunked"][:6]
-
-    def outcome(trajectory):
-        return trajectory._replace(selected=(trajectory.proposal, trajectory.proposal_energy))
-
-    default = outcome(kernel_trajectories(*args, num_keys=200))
+    assert trajectory_module._SpanStarts.choose(9, jnp.zeros(12)).layout.rows_per_chunk == 4
+    default = kernel_trajectories(*args, num_keys=200)
     monkeypatch.setattr(trajectory_module, "_SMALL_BUFFER_BYTES", small_buffer_bytes)
     monkeypatch.setattr(trajectory_module, "_MAX_CHUNKS", max_chunks)
-    forced = outcome(kernel_trajectories(*args, num_keys=200))
+    layout = trajectory_module._SpanStarts.choose(9, jnp.zeros(12)).layout
+    assert (layout and layout.rows_per_chunk) == rows_per_chunk
+    forced = kernel_trajectories(*args, num_keys=200)
     jax.tree.map(np.testing.assert_array_equal, forced, default)
 
 
