@@ -24,10 +24,16 @@ class FisherSchedule(NamedTuple):
     is_switch
         After this step the background estimator becomes the foreground and a
         new background starts.
+    is_early_metric
+        The transition of this step runs under a metric of the early, short
+        windows: every step up to the first switch at the later frequency
+        (that switch's step included, its metric serves the next one), or up
+        to the end of the early stretch when no such switch comes.
     """
 
     is_mass_matrix_window: np.ndarray
     is_switch: np.ndarray
+    is_early_metric: np.ndarray
 
 
 def build_fisher_schedule(
@@ -79,6 +85,8 @@ def build_fisher_schedule(
     >>> switches = np.flatnonzero(schedule.is_switch) + 1
     >>> switches[:3].tolist(), switches[-3:].tolist()
     ([9, 19, 29], [699, 779, 859])
+    >>> int(schedule.is_early_metric.sum())  # up to the first switch after 80 draws, at step 378
+    379
     """
     if num_warmup < 0 or int(num_warmup) != num_warmup:
         raise ValueError(f"num_warmup must be a non-negative integer, got {num_warmup!r}")
@@ -94,7 +102,9 @@ def build_fisher_schedule(
             is_switch[step] = True
             background = 0
     is_mass_matrix_window = np.arange(num_warmup) < mass_matrix_end
-    return FisherSchedule(is_mass_matrix_window, is_switch)
+    late_switches = np.flatnonzero(is_switch[early_end:]) + early_end
+    early_metric_end = late_switches[0] + 1 if late_switches.size else early_end
+    return FisherSchedule(is_mass_matrix_window, is_switch, np.arange(num_warmup) < early_metric_end)
 
 
 def foreground_sizes(schedule: FisherSchedule) -> np.ndarray:

@@ -292,6 +292,7 @@ def adapted_transition(
     is_warmup: Array | bool,
     logdensity_fn: Callable[[Array], Array],
     kernel: Callable,
+    depth_limit: Array | int | None = None,
 ) -> tuple[HMCState, NUTSInfo, Any, Array]:
     """One NUTS transition under a warmup's parameters, after the step-size search it asks for.
 
@@ -321,6 +322,10 @@ def adapted_transition(
         Log density over a flat position vector.
     kernel
         A NUTS kernel (:func:`posteria.mcmc.nuts.build_kernel`).
+    depth_limit
+        Most doublings of the transition, below the kernel's own
+        ``max_tree_depth`` (a traced int; ``None``: no lower limit). The
+        search trials are one leapfrog step whatever it is.
 
     Returns
     -------
@@ -352,6 +357,7 @@ def adapted_transition(
     step_size_init, _, step_size_final = dual_averaging()
     inverse_mass_matrix = adaptation.inverse_mass_matrix
     search = search_init(jnp.exp(adaptation.dual_averaging.log_step_size), adaptation.is_search_pending)
+    transition_depth_limit = jnp.iinfo(jnp.int32).max if depth_limit is None else depth_limit
 
     def dual_averaging_after(search: StepSizeSearch) -> DualAveragingState:
         return tree_select(adaptation.is_search_pending, step_size_init(search.step_size), adaptation.dual_averaging)
@@ -362,7 +368,7 @@ def adapted_transition(
     def run_kernel(search: StepSizeSearch) -> tuple[HMCState, NUTSInfo]:
         step_size = jnp.where(search.is_running, search.step_size, transition_step_size(dual_averaging_after(search)))
         return kernel(jax.random.fold_in(rng_key, search.trial), state, logdensity_fn, step_size, inverse_mass_matrix,
-                      depth_limit=jnp.where(search.is_running, 1, jnp.iinfo(jnp.int32).max))
+                      depth_limit=jnp.where(search.is_running, 1, transition_depth_limit))
 
     def body(carry):
         search, _, _ = carry

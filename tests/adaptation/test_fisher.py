@@ -12,6 +12,7 @@ import posteria as pa
 from posteria.adaptation import ADAPTATIONS, build_fisher_schedule, final_parameters, fisher_dense_metric
 from posteria.mcmc.metrics import dense_inverse_mass_matrix
 from posteria.adaptation.fisher_dense import buffer_add, buffer_init, buffer_switch
+from posteria.adaptation.fisher import EARLY_TREE_DEPTH
 from posteria.adaptation.fisher_schedule import foreground_capacity
 from posteria.mcmc import nuts
 
@@ -30,6 +31,14 @@ def test_schedule_switches_often_early_then_rarely_and_freezes_the_end():
     assert ends[:30] == list(range(9, 300, 10))
     assert ends[30:] == [379, 459, 539, 619, 699, 779, 859]  # 859 + 80 > 950: no switch after it
     np.testing.assert_array_equal(schedule.is_mass_matrix_window, np.arange(1000) < 950)
+
+
+@pytest.mark.parametrize("num_warmup, early_metric_steps", [(1000, 379), (2000, 679), (200, 60), (10, 3), (0, 0)])
+def test_early_metric_lasts_until_the_first_switch_at_the_later_frequency(num_warmup, early_metric_steps):
+    # 1000: the first switch after 80 draws is at step 378 (its metric serves step 379); 200: no such
+    # switch, so the early stretch (30%) alone.
+    schedule = build_fisher_schedule(num_warmup)
+    np.testing.assert_array_equal(schedule.is_early_metric, np.arange(num_warmup) < early_metric_steps)
 
 
 @pytest.mark.parametrize("num_warmup", [0, 1, 10])
@@ -155,6 +164,18 @@ def _warmup(rng_key, covariance, start, adaptation, num_warmup, dense_mass=False
         one_step, (state, init(state)), (jnp.arange(num_warmup), jax.random.split(rng_key, num_warmup))
     )
     return final_parameters(adaptation_state), num_steps
+
+
+def test_trajectories_are_capped_only_under_the_early_metrics():
+    # A diagonal metric cannot straighten a correlation of 0.99, so NUTS needs long trajectories all warmup
+    # long: under the early windows' metrics (steps 0-59 of 200) they stop at 2**4 - 1 leapfrog steps, after
+    # them they run to their U-turn.
+    covariance = jnp.array([[1.0, 0.99], [0.99, 1.0]])
+    _, num_steps = _warmup(jax.random.key(SEED), covariance, jnp.array([5.0, -5.0]), "fisher", 200)
+    early, late = np.asarray(num_steps[:60]), np.asarray(num_steps[60:])
+    limit = 2**EARLY_TREE_DEPTH - 1
+    assert early.max() == limit and (early == limit).sum() >= 10  # the limit binds, and holds
+    assert late.max() > 2 * limit
 
 
 def test_diagonal_fisher_recovers_known_scales_exactly():
