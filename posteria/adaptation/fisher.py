@@ -15,10 +15,10 @@ from nothing. The switches are frequent early in warmup and rarer later.
 While the metric comes from the early, short windows, a warmup transition
 makes at most :data:`EARLY_TREE_DEPTH` doublings: its draw only feeds the
 next window, and a metric that lasts 10 transitions is not worth NUTS's
-100-step trajectories. The last stretch of warmup (5%, Stan's term buffer) keeps the metric fixed
-and tunes only the step size: the step size is searched again under the
-final metric and dual averaging restarts, as Stan does at its last window
-end. Its average over that short stretch gives Stan's kept acceptance
+100-step trajectories. The last stretch of warmup (5%, Stan's term buffer)
+keeps the metric fixed and tunes only the step size: the step size is
+searched again under the final metric and dual averaging restarts, as Stan
+does at its last window end. Its average over that short stretch gives Stan's kept acceptance
 (about 0.88 at ``target_accept=0.8``), where NUTS's doubling costs fewer
 gradients per effective draw on near-Gaussian posteriors than at 0.8.
 """
@@ -235,8 +235,9 @@ class FisherAdaptationState(NamedTuple):
     is_search_pending
         Whether the step size is searched again before the next transition.
     tree_depth_limit
-        Most doublings of the next warmup transition: :data:`EARLY_TREE_DEPTH`
-        under the early windows' metrics, no limit (the kernel's own) after.
+        Most doublings of the next transition: :data:`EARLY_TREE_DEPTH` under
+        the early windows' metrics, no limit (the kernel's own) after them and
+        after warmup.
     """
 
     dual_averaging: DualAveragingState
@@ -258,9 +259,9 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
     is_switch = jnp.asarray(schedule.is_switch)
     is_update = jnp.asarray(estimator.is_update)
     is_final_metric = jnp.asarray(_is_final_metric_step(schedule))
-    # The limit of each step's transition, and of the first after warmup (none).
-    tree_depth_limits = jnp.asarray(np.append(np.where(schedule.is_early_metric, EARLY_TREE_DEPTH, _NO_LIMIT), _NO_LIMIT),
-                                    dtype=jnp.int32)
+    # The limit of each warmup step's transition, then none: the last update sets it for sampling.
+    tree_depth_limits = np.where(schedule.is_early_metric, EARLY_TREE_DEPTH, _NO_LIMIT)
+    tree_depth_limits = jnp.asarray(np.append(tree_depth_limits, _NO_LIMIT), dtype=jnp.int32)
     step_size_init, step_size_update, _ = dual_averaging(target_accept)
 
     def init(state: nuts.HMCState) -> FisherAdaptationState:
@@ -292,13 +293,13 @@ def _fisher_steps(logdensity_fn, num_warmup, target_accept, initial_step_size, s
             is_restart, adaptation.dual_averaging, step_size_update(adaptation.dual_averaging, info.acceptance_rate)
         )
         return FisherAdaptationState(
-            dual_averaging_state, estimators, inverse_mass_matrix, adaptation.is_initial_metric & ~is_changed, is_restart,
-            tree_depth_limits[step_index + 1],
+            dual_averaging_state, estimators, inverse_mass_matrix, adaptation.is_initial_metric & ~is_changed,
+            is_restart, tree_depth_limits[step_index + 1],
         )
 
     def transition(rng_key, state, adaptation: FisherAdaptationState, is_warmup, kernel):
-        depth_limit = jnp.where(is_warmup, adaptation.tree_depth_limit, _NO_LIMIT)
-        return adapted_transition(rng_key, state, adaptation, is_warmup, logdensity_fn, kernel, depth_limit)
+        return adapted_transition(rng_key, state, adaptation, is_warmup, logdensity_fn, kernel,
+                                  adaptation.tree_depth_limit)
 
     return init, update, transition
 

@@ -178,6 +178,19 @@ def test_trajectories_are_capped_only_under_the_early_metrics():
     assert late.max() > 2 * limit
 
 
+@pytest.mark.parametrize("adaptation", ["fisher", "fisher_low_rank"])
+def test_tree_depth_limit_is_lifted_after_the_early_metrics_and_for_sampling(adaptation):
+    # 20 warmup steps: the early stretch is steps 0-5, and the last update (step 19) sets the sampling's limit.
+    logdensity_fn = lambda x: -0.5 * jnp.sum(x**2)  # noqa: E731
+    init, update, _ = ADAPTATIONS[adaptation](logdensity_fn, 20)
+    state = nuts.init(jnp.ones(3), logdensity_fn)
+    info = nuts.NUTSInfo(jnp.zeros(3), jnp.array(False), jnp.array(False), 0.0, 0.0, 1, 1, 0.8)
+    limits = [int(init(state).tree_depth_limit)]
+    limits += [int(update(step, state, init(state), info).tree_depth_limit) for step in (4, 5, 19)]
+    no_limit = np.iinfo(np.int32).max
+    assert limits == [EARLY_TREE_DEPTH, EARLY_TREE_DEPTH, no_limit, no_limit]
+
+
 def test_diagonal_fisher_recovers_known_scales_exactly():
     # For independent Gaussian coordinates g_i = -x_i / s_i^2 on every draw, so
     # sqrt(Var(x_i) / Var(g_i)) = s_i^2 whatever the draws: the adapted metric
