@@ -37,6 +37,31 @@ def _broadcast(value: Any, *params: Any) -> jax.Array:
     return jnp.broadcast_to(value, jnp.broadcast_shapes(jnp.shape(value), *shapes))
 
 
+def _log_and_inverse(scale: Any) -> tuple[Any, Any]:
+    """``log(scale)`` and ``1 / scale``, the inverse computed as ``exp(-log(scale))``.
+
+    A scale is often ``exp`` of something (a log-volatility, a heteroscedastic
+    regression's linear predictor). XLA then simplifies ``log(exp(h))`` to
+    ``h``, and the inverse and its derivatives to the one ``exp(-h)``. Written
+    as ``1 / scale``, XLA rewrites ``1 / exp(h)`` and the ``scale**-2`` of its
+    derivative into new exponentials of their own: the value and gradient of
+    a Normal likelihood of 1000 points with ``sigma = exp(h)`` took 11.6 us,
+    3.1 us this way; a Student-t's 17.1 and 8.2 us (Student-t's scale: 1.3 us
+    less on the stochastic volatility benchmark's 13 us gradient). Where the
+    scale is a softplus or a product, the ``exp`` costs a little more than a
+    division did (``sigma = softplus(h)``: 16 -> 20 us); a scalar scale costs
+    the same either way.
+
+    Examples
+    --------
+    >>> log_scale, inverse = _log_and_inverse(jnp.array([0.5, 4.0]))
+    >>> [round(float(v), 6) for v in log_scale], [round(float(v), 6) for v in inverse]
+    ([-0.693147, 1.386294], [2.0, 0.25])
+    """
+    log_scale = jnp.log(scale)
+    return log_scale, jnp.exp(-log_scale)
+
+
 def _on_support(inside: Any, value: Any, fill: Any, density_fn: Callable) -> jax.Array:
     """``density_fn(value)`` where ``inside``, ``-inf`` elsewhere.
 
@@ -151,10 +176,11 @@ class Normal(Distribution):
 
     @staticmethod
     def logp(value, mu, sigma):
-        # One division per sigma, not per value: with a scalar sigma the gradient then has no division
-        # over the data (linear regression, N = 1000: 4.3 -> 3.5 us for value and gradient).
-        z = (value - mu) * (1.0 / sigma)
-        return -0.5 * z**2 - jnp.log(sigma) - _LOG_SQRT_2PI
+        # The inverse once per sigma, not a division per value: with a scalar sigma the gradient then has
+        # no division over the data (linear regression, N = 1000: 4.3 -> 3.5 us for value and gradient).
+        log_sigma, inverse_sigma = _log_and_inverse(sigma)
+        z = (value - mu) * inverse_sigma
+        return -0.5 * z**2 - log_sigma - _LOG_SQRT_2PI
 
     @staticmethod
     def random(key, shape, mu, sigma):
@@ -273,8 +299,9 @@ class StudentT(Distribution):
 
     @staticmethod
     def logp(value, nu, mu, sigma):
-        z = (value - mu) / sigma
-        norm = gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * jnp.log(nu * jnp.pi) - jnp.log(sigma)
+        log_sigma, inverse_sigma = _log_and_inverse(sigma)
+        z = (value - mu) * inverse_sigma
+        norm = gammaln((nu + 1) / 2) - gammaln(nu / 2) - 0.5 * jnp.log(nu * jnp.pi) - log_sigma
         return norm - (nu + 1) / 2 * jnp.log1p(z**2 / nu)
 
     @staticmethod

@@ -17,6 +17,7 @@ import scipy.stats as st
 from scipy.special import i0e, i1e, ive
 
 import posteria as pa
+from posteria.compiler import compile_lowered
 from posteria.model.graph import evaluate
 
 jax.config.update("jax_enable_x64", True)
@@ -409,3 +410,35 @@ def test_bounds_and_parameters_may_be_random_variables():
     assert terms["u"] == pytest.approx(0.0) and terms["y"] == pytest.approx(0.0)
     assert terms["t"] == pytest.approx(st.truncnorm(-1, 1, 0, 1).logpdf(0.3))
     assert ld.terms_at_point({**point, "lo": 0.15})["y"] == -np.inf  # data below the random lower bound
+
+
+def _exponentials(fn, h) -> int:
+    """Exponentials in the compiled value and gradient of ``fn`` at ``h`` (inside kernels included)."""
+    lowered = jax.jit(jax.value_and_grad(fn)).lower(h)
+    return compile_lowered(lowered, "fast_compile", dtype="float64").as_text().count(" exponential(")
+
+
+@pytest.mark.parametrize(
+    "ours, textbook",
+    [
+        (lambda y, sigma: pa.Normal.logp(y, 0.3, sigma),
+         lambda y, sigma: -0.5 * ((y - 0.3) / sigma) ** 2 - jnp.log(sigma) - 0.5 * np.log(2 * np.pi)),
+        (lambda y, sigma: pa.StudentT.logp(y, 4.0, 0.3, sigma),
+         lambda y, sigma: pa.StudentT.logp(y, 4.0, 0.3, 1.0) - jnp.log(sigma)
+         - 2.5 * (jnp.log1p(((y - 0.3) / sigma) ** 2 / 4.0) - jnp.log1p((y - 0.3) ** 2 / 4.0))),
+    ],
+    ids=["Normal", "StudentT"],
+)
+def test_a_scale_that_is_an_exponential_is_not_exponentiated_again(ours, textbook):
+    # sigma = exp(h) (a log-volatility): XLA rewrites 1 / exp(h) and the
+    # derivative's sigma**-2 into exponentials of their own; posteria's
+    # densities keep them to the one exp(-h) and the chain rule's exp(h).
+    y = jnp.linspace(-3.0, 3.0, 500)
+    h = jnp.linspace(-2.0, 2.0, 500)
+    ours_fn = lambda h: jnp.sum(ours(y, jnp.exp(h)))  # noqa: E731
+    textbook_fn = lambda h: jnp.sum(textbook(y, jnp.exp(h)))  # noqa: E731
+    assert _exponentials(ours_fn, h) < _exponentials(textbook_fn, h)
+    value, grad = jax.value_and_grad(ours_fn)(h)
+    expected_value, expected_grad = jax.value_and_grad(textbook_fn)(h)
+    assert float(value) == pytest.approx(float(expected_value), rel=1e-13)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-12, atol=1e-12)
