@@ -99,6 +99,93 @@ def first_call_summary(rounds: list[dict[str, float | None]], engine: str = "pos
     return summary
 
 
+OVERHEAD_SCOPE_US = 20.0
+"""The sampler-overhead target applies to models whose bare gradient takes longer than this (microseconds)."""
+
+
+def targets(results: dict) -> list[dict]:
+    """The benchmark issue's targets, as this run measured them: what each reads, its value, whether it is met.
+
+    Over the models of this run, for the engine ``posteria`` (not its variants):
+
+    - first-call min-ESS/s at least the best peer's on every model (the
+      smallest ratio, and its model), and at least 1.5x on the median model;
+    - gradients per effective draw at most 10% above NumPyro's on every model
+      (the largest ratio ``posteria / numpyro``);
+    - sampler overhead at most 1.3 where the bare gradient takes over
+      :data:`OVERHEAD_SCOPE_US` (the largest in scope; ``met`` is None when no
+      model is);
+    - the linear regression's first call in at most half NumPyro's wall time
+      (the alternated rounds' median where they ran, else the main table's calls).
+
+    A target the run has no data for is left out.
+
+    Examples
+    --------
+    >>> def run(engine, model, ess_s, grads, wall, bare=None, overhead=None):
+    ...     out = {"engine": engine, "model": model, "status": "ok",
+    ...            "metrics": {"ess_per_s_first": ess_s, "grads_per_ess": grads, "wall_first_s": wall}}
+    ...     return {**out, "overhead": {"bare_us_per_grad": bare, "overhead": overhead}} if bare else out
+    >>> runs = [run("posteria", "linear_regression", 300.0, 4.2, 1.0, bare=3.0, overhead=2.1),
+    ...         run("numpyro", "linear_regression", 100.0, 4.0, 3.0),
+    ...         run("posteria", "logistic", 90.0, 3.0, 5.0, bare=80.0, overhead=1.1),
+    ...         run("numpyro", "logistic", 100.0, 5.0, 4.0)]
+    >>> for row in targets({"runs": runs}):
+    ...     print(row["target"], "|", row["value"], "|", row["met"])
+    1st-call ESS/s >= best peer's on every model | 0.9 (logistic) | False
+    1st-call ESS/s >= 1.5x best peer's on the median model | 1.95 | True
+    grads/ESS <= 1.1x NumPyro's on every model | 1.05 (linear_regression) | True
+    overhead <= 1.3 where the bare gradient takes > 20 us | 1.1 (logistic, 80 us) | True
+    linear regression's 1st call <= 0.5x NumPyro's wall time | 0.333 (main table) | True
+    """
+    ok = _ok(results["runs"])
+    ours = {run["model"]: run for run in ok if run["engine"] == "posteria"}
+    peers = [run for run in ok if not _is_posteria(run["engine"])]
+    rows = []
+
+    def add(target: str, value: float, where: str | None, met: bool | None) -> None:
+        rows.append({"target": target, "value": f"{value:.3g}" + (f" ({where})" if where else ""), "met": met})
+
+    first = {model: _ratio(run["metrics"]["ess_per_s_first"],
+                           max(p["metrics"]["ess_per_s_first"] for p in peers if p["model"] == model))
+             for model, run in ours.items() if any(p["model"] == model for p in peers)}
+    first = {model: ratio for model, ratio in first.items() if ratio is not None}
+    if first:
+        worst = min(first, key=first.get)
+        add("1st-call ESS/s >= best peer's on every model", first[worst], worst, first[worst] >= 1.0)
+        median = float(np.median(list(first.values())))
+        add("1st-call ESS/s >= 1.5x best peer's on the median model", median, None, median >= 1.5)
+    numpyro = {run["model"]: run for run in peers if run["engine"] == "numpyro"}
+    grads = {model: _ratio(run["metrics"]["grads_per_ess"], numpyro[model]["metrics"]["grads_per_ess"])
+             for model, run in ours.items() if model in numpyro}
+    grads = {model: ratio for model, ratio in grads.items() if ratio is not None}
+    if grads:
+        worst = max(grads, key=grads.get)
+        add("grads/ESS <= 1.1x NumPyro's on every model", grads[worst], worst, grads[worst] <= 1.1)
+    timed = {model: run["overhead"] for model, run in ours.items() if "overhead" in run}
+    if timed:
+        in_scope = {model: o for model, o in timed.items() if o["bare_us_per_grad"] > OVERHEAD_SCOPE_US}
+        target = f"overhead <= 1.3 where the bare gradient takes > {OVERHEAD_SCOPE_US:g} us"
+        if in_scope:
+            worst = max(in_scope, key=lambda model: in_scope[model]["overhead"])
+            value = in_scope[worst]
+            add(target, value["overhead"], f"{worst}, {value['bare_us_per_grad']:.3g} us", value["overhead"] <= 1.3)
+        else:
+            rows.append({"target": target, "value": "no model in scope", "met": None})
+    alternated = [row for row in (results.get("first_calls") or {}).get("summary", [])
+                  if row["engine"] == "posteria" and row["peer"] == "numpyro"]
+    target = "linear regression's 1st call <= 0.5x NumPyro's wall time"
+    if alternated:
+        add(target, alternated[0]["ratio"], f"median of {alternated[0]['rounds']} alternated rounds",
+            alternated[0]["ratio"] <= 0.5)
+    elif "linear_regression" in ours and "linear_regression" in numpyro:
+        ratio = _ratio(ours["linear_regression"]["metrics"]["wall_first_s"],
+                       numpyro["linear_regression"]["metrics"]["wall_first_s"])
+        if ratio is not None:
+            add(target, ratio, "main table", ratio <= 0.5)
+    return rows
+
+
 def _z(ours: dict, theirs: dict) -> float:
     """|difference of means| / combined MCSE; infinite where the MCSE is zero or not a number and the means differ."""
     difference = abs(ours["mean"] - theirs["mean"])
@@ -161,7 +248,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def markdown(results: dict) -> str:
-    """The report as markdown: environment, per-run table, ratios, overhead, start-up, agreement.
+    """The report as markdown: environment, per-run table, targets, ratios, overhead, start-up, agreement.
 
     Examples
     --------
@@ -192,6 +279,11 @@ def markdown(results: dict) -> str:
                      run["status"] if run["status"] != "ok" else run.get("note", "")])
     lines += _table(["model", "engine", "min ESS bulk", "min ESS tail", "max R-hat", "div", "grads/ESS",
                      "1st call s", "2nd call s", "ESS/s 1st", "ESS/s 2nd", "compile s", "sampling s", "note"], rows)
+
+    goals = targets(results)
+    if goals:
+        lines += ["", "## Targets (this run's models; posteria with its defaults)", ""]
+        lines += _table(["target", "value", "met"], [[row["target"], row["value"], row["met"]] for row in goals])
 
     lines += ["", "## posteria / peer (above 1: posteria better)", ""]
     lines += _table(["model", "engine", "peer", "ESS/s 1st", "ESS/s 2nd", "grads/ESS"],

@@ -58,13 +58,18 @@ How it measures
   (above 1: posteria better). Agreement: each engine's posterior means
   against posteria's, in units of combined Monte Carlo standard error
   (:data:`benchmarks.report.AGREEMENT_Z`).
+- Targets (:func:`benchmarks.report.targets`): the benchmark issue's
+  targets as this run measured them, over its models: first-call ESS/s
+  against the best peer (every model, and the median), grads per ESS
+  against NumPyro's, the sampler overhead where the bare gradient takes
+  over 20 us, the linear regression's first call against NumPyro's.
 
 JSON fields: ``environment`` (date, cpu, cores, load average, python,
 platform, versions, git revision), ``settings``, ``engines`` (how each runs
 chains), ``runs`` (one record per engine and model: ``status``, ``note``,
 ``metrics``, ``calls``, ``parameters``, ``overhead``; see
 :func:`benchmarks.worker.run_one`), ``first_calls`` (``model``, ``rounds``,
-``notes``, ``summary``), ``ratios``, ``agreement`` and
+``notes``, ``summary``), ``ratios``, ``agreement``, ``targets`` and
 ``startup`` (see :func:`benchmarks.startup.measure_startup`; ``{"error": ...}``
 when the probe failed or timed out).
 """
@@ -84,7 +89,7 @@ from pathlib import Path
 from benchmarks.data import MODELS
 from benchmarks.engines import ENGINES
 from benchmarks.environment import environment
-from benchmarks.report import agreement, first_call_summary, markdown, ratios
+from benchmarks.report import agreement, first_call_summary, markdown, ratios, targets
 from benchmarks.process import REPO_ROOT, run_module
 from benchmarks.startup import measure_startup
 
@@ -212,6 +217,7 @@ def _save(results: dict, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     results["ratios"] = ratios(results["runs"])
     results["agreement"] = agreement(results["runs"])
+    results["targets"] = targets(results)
     with open(out_dir / "results.json", "w") as f:
         json.dump(results, f, indent=1)
     (out_dir / "results.md").write_text(markdown(results))

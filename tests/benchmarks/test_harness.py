@@ -79,6 +79,9 @@ def test_quick_run_records_every_field(quick_run):
                                                        / posteria["metrics"]["grads_per_ess"])
         [agreement] = results["agreement"]
         assert agreement["agrees"], agreement  # same posterior within AGREEMENT_Z = 5 combined MCSEs
+    assert results["targets"] == report.targets(results)
+    measured = {row["target"].split(" ")[0] for row in results["targets"]}
+    assert measured == ({"1st-call", "grads/ESS", "overhead", "linear"} if HAS_NUMPYRO else {"overhead"})
 
 
 def test_quick_run_writes_and_prints_the_markdown(quick_run):
@@ -86,10 +89,32 @@ def test_quick_run_writes_and_prints_the_markdown(quick_run):
     text = (out / "results.md").read_text()
     assert text == stdout.rstrip("\n") + "\n"
     assert "| model | engine | min ESS bulk | min ESS tail | max R-hat | div | grads/ESS |" in text
-    for heading in ("## Runs", "## posteria sampler overhead", "## First call, alternated", "## posteria start-up",
+    for heading in ("## Runs", "## Targets", "## posteria sampler overhead", "## First call, alternated", "## posteria start-up",
                     "## Agreement"):
         assert heading in text
     assert sum(line.startswith("| linear_regression |") for line in text.splitlines()) >= len(results["runs"])
+
+
+def test_targets_judge_the_overhead_only_where_the_gradient_is_slow_and_fail_when_missed():
+    def posteria_run(model, bare_us, overhead):
+        timing = {"bare_us_per_grad": bare_us, "overhead": overhead, "nuts_us_per_grad": bare_us * overhead,
+                  "overhead_low": overhead, "overhead_high": overhead, "floor_us_per_grad": bare_us,
+                  "overhead_over_floor": overhead}
+        return {"engine": "posteria", "model": model, "status": "ok", "metrics": {}, "overhead": timing}
+
+    def overhead_row(*runs):
+        [row] = [row for row in report.targets({"runs": list(runs)}) if row["target"].startswith("overhead")]
+        return row
+
+    fast_gradient = posteria_run("small", 15.0, 3.0)  # out of scope, however large its ratio
+    assert overhead_row(fast_gradient) == {"target": "overhead <= 1.3 where the bare gradient takes > 20 us",
+                                           "value": "no model in scope", "met": None}
+    assert overhead_row(fast_gradient, posteria_run("big", 30.0, 1.2))["met"] is True
+    missed = overhead_row(fast_gradient, posteria_run("big", 30.0, 1.2), posteria_run("bigger", 90.0, 1.4))
+    assert missed["met"] is False and missed["value"] == "1.4 (bigger, 90 us)"
+    assert "| overhead <= 1.3 where the bare gradient takes > 20 us | 1.4 (bigger, 90 us) | NO |" in report.markdown(
+        {"environment": {"versions": {}}, "settings": {}, "ratios": [], "agreement": [],
+         "runs": [posteria_run("bigger", 90.0, 1.4)]})
 
 
 def test_missing_package_is_skipped_for_every_model(monkeypatch, tmp_path, capsys):
