@@ -26,6 +26,7 @@ from posteria.distributions.continuous import (
     _checked,
     _improper_draw,
     _gather,
+    _log_and_inverse,
     _on_support,
     _one_of,
     _scale_or_precision,
@@ -146,9 +147,11 @@ class LogNormal(Distribution):
 
     @staticmethod
     def logp(value, mu, sigma):
+        log_sigma, inverse_sigma = _log_and_inverse(sigma)
+
         def density(x):
-            z = (jnp.log(x) - mu) / sigma
-            return -0.5 * z**2 - jnp.log(sigma) - _LOG_SQRT_2PI - jnp.log(x)
+            z = (jnp.log(x) - mu) * inverse_sigma
+            return -0.5 * z**2 - log_sigma - _LOG_SQRT_2PI - jnp.log(x)
 
         return _on_support(value > 0, value, 1.0, density)
 

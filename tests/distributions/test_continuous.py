@@ -418,22 +418,29 @@ def _exponentials(fn, h) -> int:
     return compile_lowered(lowered, "fast_compile", dtype="float64").as_text().count(" exponential(")
 
 
+REAL_LINE = np.linspace(-3.0, 3.0, 500)
+
+
 @pytest.mark.parametrize(
-    "ours, textbook",
+    "ours, textbook, y",
     [
         (lambda y, sigma: pa.Normal.logp(y, 0.3, sigma),
-         lambda y, sigma: -0.5 * ((y - 0.3) / sigma) ** 2 - jnp.log(sigma) - 0.5 * np.log(2 * np.pi)),
+         lambda y, sigma: -0.5 * ((y - 0.3) / sigma) ** 2 - jnp.log(sigma) - 0.5 * np.log(2 * np.pi), REAL_LINE),
         (lambda y, sigma: pa.StudentT.logp(y, 4.0, 0.3, sigma),
          lambda y, sigma: pa.StudentT.logp(y, 4.0, 0.3, 1.0) - jnp.log(sigma)
-         - 2.5 * (jnp.log1p(((y - 0.3) / sigma) ** 2 / 4.0) - jnp.log1p((y - 0.3) ** 2 / 4.0))),
+         - 2.5 * (jnp.log1p(((y - 0.3) / sigma) ** 2 / 4.0) - jnp.log1p((y - 0.3) ** 2 / 4.0)), REAL_LINE),
+        (lambda y, sigma: pa.Cauchy.logp(y, 0.3, sigma),
+         lambda y, sigma: -np.log(np.pi) - jnp.log(sigma) - jnp.log1p(((y - 0.3) / sigma) ** 2), REAL_LINE),
+        (lambda y, sigma: pa.LogNormal.logp(y, 0.3, sigma),
+         lambda y, sigma: -0.5 * ((jnp.log(y) - 0.3) / sigma) ** 2 - jnp.log(sigma) - 0.5 * np.log(2 * np.pi)
+         - jnp.log(y), np.exp(REAL_LINE)),
     ],
-    ids=["Normal", "StudentT"],
+    ids=["Normal", "StudentT", "Cauchy", "LogNormal"],
 )
-def test_a_scale_that_is_an_exponential_is_not_exponentiated_again(ours, textbook):
+def test_a_scale_that_is_an_exponential_is_not_exponentiated_again(ours, textbook, y):
     # sigma = exp(h) (a log-volatility): XLA rewrites 1 / exp(h) and the
     # derivative's sigma**-2 into exponentials of their own; posteria's
     # densities keep them to the one exp(-h) and the chain rule's exp(h).
-    y = jnp.linspace(-3.0, 3.0, 500)
     h = jnp.linspace(-2.0, 2.0, 500)
     ours_fn = lambda h: jnp.sum(ours(y, jnp.exp(h)))  # noqa: E731
     textbook_fn = lambda h: jnp.sum(textbook(y, jnp.exp(h)))  # noqa: E731
