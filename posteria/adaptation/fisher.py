@@ -18,9 +18,10 @@ next window, and a metric that lasts 10 transitions is not worth NUTS's
 100-step trajectories. The last stretch of warmup (5%, Stan's term buffer)
 keeps the metric fixed and tunes only the step size: the step size is
 searched again under the final metric and dual averaging restarts, as Stan
-does at its last window end. Its average over that short stretch gives Stan's kept acceptance
-(about 0.88 at ``target_accept=0.8``), where NUTS's doubling costs fewer
-gradients per effective draw on near-Gaussian posteriors than at 0.8.
+does at its last window end. Its average over that short stretch gives
+Stan's kept acceptance (about 0.88 at ``target_accept=0.8``), where NUTS's
+doubling costs fewer gradients per effective draw on near-Gaussian
+posteriors than at 0.8.
 """
 
 from __future__ import annotations

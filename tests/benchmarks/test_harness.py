@@ -89,8 +89,8 @@ def test_quick_run_writes_and_prints_the_markdown(quick_run):
     text = (out / "results.md").read_text()
     assert text == stdout.rstrip("\n") + "\n"
     assert "| model | engine | min ESS bulk | min ESS tail | max R-hat | div | grads/ESS |" in text
-    for heading in ("## Runs", "## Targets", "## posteria sampler overhead", "## First call, alternated", "## posteria start-up",
-                    "## Agreement"):
+    for heading in ("## Runs", "## Targets", "## posteria sampler overhead", "## First call, alternated",
+                    "## posteria start-up", "## Agreement"):
         assert heading in text
     assert sum(line.startswith("| linear_regression |") for line in text.splitlines()) >= len(results["runs"])
 
